@@ -1,0 +1,53 @@
+// The backup format in S3 (version 1):
+//   <prefix>/backups/<backupId>/manifest.json               written last: a backup without it is unfinished
+//   <prefix>/backups/<backupId>/resources/<resource>.ndjson.gz   one JSON object per line, gzip
+// The manifest lists every archive with its size and sha256, checked before a restore writes anything.
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KindCount } from '../domain/ordering.js';
+
+export const FORMAT_VERSION = 1;
+
+export interface ArchiveEntry {
+  resource: string;
+  apiVersion: string;
+  kind: string;
+  key: string;
+  count: number;
+  size: number;
+  sha256: string;
+}
+
+export interface BackupManifest {
+  formatVersion: number;
+  backupId: string;
+  migrationId: string;
+  sourceCluster: string;
+  sourceVersion: string;
+  startedAt: string;
+  completedAt: string;
+  filters: { namespaces: { include: string[]; exclude: string[] }; resources: string[]; labelSelector?: string };
+  namespaces: string[];
+  kinds: KindCount[];
+  archives: ArchiveEntry[];
+  /** Workloads (namespace/name of Deployments) whose readiness makes the grayscale ratio. */
+  workloads: string[];
+  leftOut: Record<string, number>;
+}
+
+export const backupRoot = (prefix: string, backupId: string) => `${prefix.replace(/\/+$/, '')}/backups/${backupId}`;
+export const manifestKey = (prefix: string, backupId: string) => `${backupRoot(prefix, backupId)}/manifest.json`;
+export const archiveKey = (prefix: string, backupId: string, resource: string) =>
+  `${backupRoot(prefix, backupId)}/resources/${resource}.ndjson.gz`;
+
+export function encodeArchive(objects: readonly KubernetesObject[]): Buffer {
+  return gzipSync(Buffer.from(objects.map((o) => JSON.stringify(o)).join('\n') + (objects.length ? '\n' : '')));
+}
+
+export function decodeArchive(data: Buffer): KubernetesObject[] {
+  return gunzipSync(data)
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as KubernetesObject);
+}

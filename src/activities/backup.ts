@@ -1,0 +1,151 @@
+// Backup: list the selected objects of the source, page by page, and write them to S3 grouped by type.
+import { VersionApi, type KubernetesObject } from '@kubernetes/client-node';
+import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { selectNamespaces } from '../domain/request.js';
+import type { BackupInput, BackupSummary, DescribeBackupInput } from './contract.js';
+import {
+  FORMAT_VERSION,
+  archiveKey,
+  encodeArchive,
+  manifestKey,
+  type ArchiveEntry,
+  type BackupManifest,
+} from './backup-format.js';
+import type { Cluster, ClusterRegistry } from './clusters.js';
+import type { ObjectStore } from './object-store.js';
+import { NAMESPACES, RESOURCE_TYPES, type ResourceTypeInfo } from './resource-types.js';
+
+const PAGE_SIZE = 500;
+
+/** Why an object of the source is deliberately not copied, or undefined to copy it. */
+export function leaveOutReason(obj: KubernetesObject & { type?: string }): string | undefined {
+  const name = obj.metadata?.name;
+  if (obj.kind === 'ServiceAccount' && name === 'default') return 'default ServiceAccount (every namespace gets its own)';
+  if (obj.kind === 'ConfigMap' && name === 'kube-root-ca.crt') return 'kube-root-ca.crt (published by the target cluster itself)';
+  if (obj.kind === 'Secret' && obj.type === 'kubernetes.io/service-account-token') return 'service-account token Secret (issued by the target)';
+  return undefined;
+}
+
+export async function listAll(cluster: Cluster, type: ResourceTypeInfo, namespace: string | undefined, labelSelector?: string) {
+  const items: KubernetesObject[] = [];
+  let continueToken: string | undefined;
+  do {
+    const page = await cluster.objects.list(type.apiVersion, type.kind, namespace, undefined, undefined, undefined,
+      undefined, labelSelector, PAGE_SIZE, continueToken);
+    for (const item of page.items) items.push({ ...item, apiVersion: type.apiVersion, kind: type.kind });
+    continueToken = page.metadata?._continue || undefined;
+  } while (continueToken);
+  return items;
+}
+
+export async function backupResources(clusters: ClusterRegistry, store: ObjectStore, input: BackupInput): Promise<BackupSummary> {
+  const { bucket, prefix } = input.storage;
+  const startedAt = new Date().toISOString();
+  if (await store.exists(bucket, manifestKey(prefix, input.backupId))) {
+    throw ApplicationFailure.nonRetryable(
+      `backup "${input.backupId}" already exists in s3://${bucket}/${prefix}; backups are never overwritten. Choose another backupId.`,
+      'BackupExists',
+    );
+  }
+  const source = clusters.get(input.source);
+  const version = await source.kc.makeApiClient(VersionApi).getCode();
+
+  const namespaceList = await listAll(source, NAMESPACES, undefined);
+  const allNamespaces = namespaceList.map((ns) => ns.metadata!.name!);
+  const namespaces = selectNamespaces({ namespaces: input.namespaces }, allNamespaces);
+  if (namespaces.length === 0) {
+    throw ApplicationFailure.nonRetryable(
+      `no namespace of cluster "${input.source}" matches namespaces.include ${JSON.stringify(input.namespaces.include)}` +
+        (input.namespaces.exclude.length ? ` minus exclude ${JSON.stringify(input.namespaces.exclude)}` : '') +
+        `; the cluster has: ${allNamespaces.join(', ')}`,
+      'InvalidRequest',
+    );
+  }
+
+  const leftOut: Record<string, number> = {};
+  const archives: ArchiveEntry[] = [];
+  const workloads: string[] = [];
+  const writeArchive = async (type: ResourceTypeInfo, objects: KubernetesObject[]) => {
+    if (objects.length === 0) return;
+    const key = archiveKey(prefix, input.backupId, type.resource);
+    const { size, sha256 } = await store.put(bucket, key, encodeArchive(objects), 'application/gzip');
+    archives.push({ resource: type.resource, apiVersion: type.apiVersion, kind: type.kind, key, count: objects.length, size, sha256 });
+  };
+
+  await writeArchive(NAMESPACES, namespaceList.filter((ns) => namespaces.includes(ns.metadata!.name!)));
+
+  for (const resource of input.resources) {
+    const type = RESOURCE_TYPES[resource];
+    const kept: KubernetesObject[] = [];
+    for (const namespace of namespaces) {
+      for (const obj of await listAll(source, type, namespace, input.labelSelector)) {
+        const reason = leaveOutReason(obj);
+        if (reason) {
+          leftOut[reason] = (leftOut[reason] ?? 0) + 1;
+          continue;
+        }
+        if (obj.metadata) delete obj.metadata.managedFields;
+        kept.push(obj);
+        if (type.kind === 'Deployment') workloads.push(`${namespace}/${obj.metadata!.name}`);
+      }
+      heartbeat({ resource, namespace });
+    }
+    await writeArchive(type, kept);
+  }
+
+  const manifest: BackupManifest = {
+    formatVersion: FORMAT_VERSION,
+    backupId: input.backupId,
+    migrationId: input.migrationId,
+    sourceCluster: input.source,
+    sourceVersion: version.gitVersion,
+    startedAt,
+    completedAt: new Date().toISOString(),
+    filters: { namespaces: input.namespaces, resources: input.resources, ...(input.labelSelector ? { labelSelector: input.labelSelector } : {}) },
+    namespaces,
+    kinds: archives.map((a) => ({ kind: a.kind, count: a.count })),
+    archives,
+    workloads,
+    leftOut,
+  };
+  // The manifest goes last: its presence is what makes the backup complete.
+  const written = await store.putIfAbsent(bucket, manifestKey(prefix, input.backupId), Buffer.from(JSON.stringify(manifest, null, 2)));
+  if (!written) {
+    throw ApplicationFailure.nonRetryable(`backup "${input.backupId}" was written by someone else meanwhile; not overwritten`, 'BackupExists');
+  }
+  return summarize(manifest);
+}
+
+export async function readManifest(store: ObjectStore, input: DescribeBackupInput): Promise<BackupManifest> {
+  const { bucket, prefix } = input.storage;
+  const key = manifestKey(prefix, input.backupId);
+  const data = await store.get(bucket, key);
+  if (!data) {
+    throw ApplicationFailure.nonRetryable(`backup "${input.backupId}" not found: s3://${bucket}/${key} does not exist`, 'BackupNotFound');
+  }
+  let manifest: BackupManifest;
+  try {
+    manifest = JSON.parse(data.toString('utf8')) as BackupManifest;
+  } catch {
+    throw ApplicationFailure.nonRetryable(`the manifest of backup "${input.backupId}" (s3://${bucket}/${key}) is not valid JSON`, 'CorruptBackup');
+  }
+  if (manifest.formatVersion !== FORMAT_VERSION) {
+    throw ApplicationFailure.nonRetryable(
+      `backup "${input.backupId}" has format version ${manifest.formatVersion}; this worker reads version ${FORMAT_VERSION}`,
+      'CorruptBackup',
+    );
+  }
+  return manifest;
+}
+
+export function summarize(manifest: BackupManifest): BackupSummary {
+  return {
+    backupId: manifest.backupId,
+    sourceCluster: manifest.sourceCluster,
+    namespaces: manifest.namespaces,
+    objects: manifest.archives.reduce((sum, a) => sum + a.count, 0),
+    kinds: manifest.kinds,
+    workloads: manifest.workloads.length,
+    leftOut: manifest.leftOut,
+  };
+}

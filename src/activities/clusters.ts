@@ -1,0 +1,70 @@
+// Named clusters: the worker maps each name in a request to credentials it holds itself.
+import * as k8s from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ClusterConfig } from '../config/worker-config.js';
+
+export interface Cluster {
+  name: string;
+  kc: k8s.KubeConfig;
+  objects: k8s.KubernetesObjectApi;
+  core: k8s.CoreV1Api;
+  apps: k8s.AppsV1Api;
+  server: string;
+}
+
+export class ClusterRegistry {
+  private readonly cache = new Map<string, Cluster>();
+
+  constructor(private readonly configs: Record<string, ClusterConfig>) {}
+
+  names(): string[] {
+    return Object.keys(this.configs).sort();
+  }
+
+  /** The cluster of that name, or a non-retryable failure listing the names the worker knows. */
+  get(name: string): Cluster {
+    const cached = this.cache.get(name);
+    if (cached) return cached;
+    const config = this.configs[name];
+    if (!config) {
+      throw ApplicationFailure.nonRetryable(
+        `unknown cluster "${name}": this worker knows ${this.names().map((n) => `"${n}"`).join(', ')}. ` +
+          `Add it under 'clusters:' in the worker config, or fix the name in the request.`,
+        'UnknownCluster',
+      );
+    }
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(config.kubeconfig);
+    if (config.context) kc.setCurrentContext(config.context);
+    const cluster: Cluster = {
+      name,
+      kc,
+      objects: k8s.KubernetesObjectApi.makeApiClient(kc),
+      core: kc.makeApiClient(k8s.CoreV1Api),
+      apps: kc.makeApiClient(k8s.AppsV1Api),
+      server: kc.getCurrentCluster()?.server ?? '(unknown server)',
+    };
+    this.cache.set(name, cluster);
+    return cluster;
+  }
+}
+
+/** HTTP status of a failed Kubernetes API call, if it was one. */
+export function apiStatus(err: unknown): number | undefined {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** The API server's own message of a failed call, for people. */
+export function apiMessage(err: unknown): string {
+  const body = (err as { body?: unknown })?.body;
+  if (typeof body === 'string') {
+    try {
+      const parsed = JSON.parse(body) as { message?: string };
+      if (parsed.message) return parsed.message;
+    } catch {
+      return body.slice(0, 300);
+    }
+  }
+  return err instanceof Error ? err.message : String(err);
+}

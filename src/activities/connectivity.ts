@@ -1,0 +1,70 @@
+// Connectivity: both API servers answer and allow what the job needs; the bucket takes a write, a read
+// and a delete. Failing here costs nothing; failing half-way through a restore costs a rollback.
+import { AuthorizationV1Api, VersionApi } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ConnectivityInput, ConnectivityReport } from './contract.js';
+import { apiMessage, type Cluster, type ClusterRegistry } from './clusters.js';
+import type { ObjectStore } from './object-store.js';
+
+async function reach(cluster: Cluster, role: string): Promise<string> {
+  try {
+    return (await cluster.kc.makeApiClient(VersionApi).getCode()).gitVersion;
+  } catch (err) {
+    // Retryable: an API server that is restarting answers again soon.
+    throw new Error(`the ${role} cluster "${cluster.name}" (${cluster.server}) does not answer: ${apiMessage(err)}`);
+  }
+}
+
+/** Asks the API server whether this identity may do each verb on each resource (cluster-wide). */
+async function assertAllowed(cluster: Cluster, role: string, checks: [verb: string, group: string, resource: string][]) {
+  const authz = cluster.kc.makeApiClient(AuthorizationV1Api);
+  const denied: string[] = [];
+  for (const [verb, group, resource] of checks) {
+    const review = await authz.createSelfSubjectAccessReview({
+      body: { spec: { resourceAttributes: { verb, group, resource } } },
+    });
+    if (!review.status?.allowed) denied.push(`${verb} ${group ? `${resource}.${group}` : resource}`);
+  }
+  if (denied.length) {
+    throw ApplicationFailure.nonRetryable(
+      `the credentials for the ${role} cluster "${cluster.name}" may not: ${denied.join(', ')}. Grant them, or use other credentials in the worker config.`,
+      'AccessDenied',
+    );
+  }
+}
+
+const READ = ['list', 'get'];
+const SOURCE_NEEDS = ['namespaces', 'configmaps', 'secrets', 'serviceaccounts', 'services'].flatMap((r) => READ.map((v) => [v, '', r] as [string, string, string]))
+  .concat(READ.map((v) => [v, 'apps', 'deployments'] as [string, string, string]));
+const TARGET_NEEDS = ['namespaces', 'configmaps', 'secrets', 'serviceaccounts', 'services'].map((r) => ['create', '', r] as [string, string, string])
+  .concat([['create', 'apps', 'deployments'], ['get', 'apps', 'deployments']]);
+
+export async function checkConnectivity(clusters: ClusterRegistry, store: ObjectStore, input: ConnectivityInput): Promise<ConnectivityReport> {
+  const report: ConnectivityReport = { storage: { bucket: input.storage.bucket, roundTripMs: 0 } };
+  if (input.needs.source) {
+    const source = clusters.get(input.source);
+    report.source = { version: await reach(source, 'source') };
+    await assertAllowed(source, 'source', SOURCE_NEEDS);
+  }
+  if (input.needs.target) {
+    const target = clusters.get(input.target);
+    report.target = { version: await reach(target, 'target') };
+    await assertAllowed(target, 'target', TARGET_NEEDS);
+  }
+  const started = Date.now();
+  const key = `${input.storage.prefix.replace(/\/+$/, '')}/.kubeferry-probe-${process.pid}-${started}`;
+  try {
+    await store.put(input.storage.bucket, key, Buffer.from('probe'));
+    const back = await store.get(input.storage.bucket, key);
+    if (back?.toString() !== 'probe') throw new Error('what was read back differs from what was written');
+    await store.delete(input.storage.bucket, key);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(
+      `the bucket "${input.storage.bucket}" does not take a write, read and delete under "${input.storage.prefix}/": ${(err as Error).name}: ${(err as Error).message}. ` +
+        `Check that it exists and that the worker's S3 credentials may use it.`,
+      'StorageUnavailable',
+    );
+  }
+  report.storage.roundTripMs = Date.now() - started;
+  return report;
+}

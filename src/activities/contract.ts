@@ -1,0 +1,105 @@
+// What the workflow and its activities exchange: names, counts and S3 keys only, never Kubernetes
+// objects, Secret data or credentials, so that nothing sensitive or large lands in workflow history.
+import type { KindCount } from '../domain/ordering.js';
+import type { ReadinessCount } from '../domain/progress.js';
+import type { ResourceType, RouteSpec } from '../domain/request.js';
+
+export interface StorageRef {
+  bucket: string;
+  prefix: string;
+}
+
+export interface ConnectivityInput {
+  source: string;
+  target: string;
+  storage: StorageRef;
+  /** Whether the source must be readable (backup) and the target writable (restore). */
+  needs: { source: boolean; target: boolean };
+}
+
+export interface ConnectivityReport {
+  source?: { version: string };
+  target?: { version: string };
+  storage: { bucket: string; roundTripMs: number };
+}
+
+export interface BackupInput {
+  migrationId: string;
+  backupId: string;
+  source: string;
+  storage: StorageRef;
+  namespaces: { include: string[]; exclude: string[] };
+  resources: ResourceType[];
+  labelSelector?: string;
+}
+
+export interface BackupSummary {
+  backupId: string;
+  sourceCluster: string;
+  namespaces: string[];
+  objects: number;
+  kinds: KindCount[];
+  /** Workloads in the backup (Deployments): the denominator of the grayscale ratio. */
+  workloads: number;
+  /** Objects seen in the source but deliberately not copied, counted by reason. */
+  leftOut: Record<string, number>;
+}
+
+export interface DescribeBackupInput {
+  storage: StorageRef;
+  backupId: string;
+}
+
+export interface RestoreWaveInput {
+  migrationId: string;
+  backupId: string;
+  target: string;
+  storage: StorageRef;
+  wave: number;
+  kinds: string[];
+}
+
+export interface RestoreWaveResult {
+  wave: number;
+  created: number;
+  /** Already present in the target and left as it was. */
+  skipped: number;
+  failed: number;
+  /** The first few failures, each naming the object and what the API server said. */
+  errors: string[];
+}
+
+export interface ReadinessInput {
+  backupId: string;
+  target: string;
+  storage: StorageRef;
+  routes: Pick<RouteSpec, 'name' | 'workloads'>[];
+}
+
+export interface ReadinessReport {
+  overall: ReadinessCount;
+  routes: Record<string, ReadinessCount>;
+  /** Up to ten workloads not ready yet, as namespace/name, for the operator. */
+  notReady: string[];
+}
+
+export interface SetWeightInput {
+  route: RouteSpec;
+  /** Percent of requests to send to the target. */
+  weight: number;
+}
+
+export interface SetWeightResult {
+  route: string;
+  weight: number;
+}
+
+/** The activities the migration workflow calls; src/activities/index.ts implements them. */
+export interface MigrationActivities {
+  checkConnectivity(input: ConnectivityInput): Promise<ConnectivityReport>;
+  backupResources(input: BackupInput): Promise<BackupSummary>;
+  describeBackup(input: DescribeBackupInput): Promise<BackupSummary>;
+  restoreWave(input: RestoreWaveInput): Promise<RestoreWaveResult>;
+  checkReadiness(input: ReadinessInput): Promise<ReadinessReport>;
+  setRouteWeight(input: SetWeightInput): Promise<SetWeightResult>;
+}

@@ -1,0 +1,32 @@
+// The activities, bound to the worker's dependencies (clusters, object store, router endpoints), so tests
+// can build them against any stack.
+import type { WorkerConfig } from '../config/worker-config.js';
+import { backupResources, readManifest, summarize } from './backup.js';
+import { ClusterRegistry } from './clusters.js';
+import { checkConnectivity } from './connectivity.js';
+import type { MigrationActivities } from './contract.js';
+import { ObjectStore } from './object-store.js';
+import { checkReadiness } from './readiness.js';
+import { restoreWave } from './restore.js';
+import { setRouteWeight } from './traffic.js';
+
+export interface ActivityDeps {
+  clusters: ClusterRegistry;
+  store: ObjectStore;
+  routers: WorkerConfig['routers'];
+}
+
+export function depsFromConfig(config: WorkerConfig): ActivityDeps {
+  return { clusters: new ClusterRegistry(config.clusters), store: new ObjectStore(config.storage), routers: config.routers };
+}
+
+export function createActivities({ clusters, store, routers }: ActivityDeps): MigrationActivities {
+  return {
+    checkConnectivity: (input) => checkConnectivity(clusters, store, input),
+    backupResources: (input) => backupResources(clusters, store, input),
+    describeBackup: async (input) => summarize(await readManifest(store, input)),
+    restoreWave: (input) => restoreWave(clusters, store, input),
+    checkReadiness: (input) => checkReadiness(clusters, store, input),
+    setRouteWeight: (input) => setRouteWeight(routers, input),
+  };
+}

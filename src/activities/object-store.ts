@@ -1,0 +1,81 @@
+// The S3-compatible object store behind backups: a thin layer over @aws-sdk/client-s3 that turns its
+// errors into messages naming the bucket and key.
+import { createHash } from 'node:crypto';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { readEnvFile, type StorageConfig } from '../config/worker-config.js';
+
+export class ObjectStore {
+  readonly client: S3Client;
+
+  constructor(config: StorageConfig) {
+    const file = config.credentialsFile ? readEnvFile(config.credentialsFile) : undefined;
+    this.client = new S3Client({
+      region: config.region,
+      forcePathStyle: config.forcePathStyle,
+      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+      ...(file?.AWS_ACCESS_KEY_ID && file.AWS_SECRET_ACCESS_KEY
+        ? { credentials: { accessKeyId: file.AWS_ACCESS_KEY_ID, secretAccessKey: file.AWS_SECRET_ACCESS_KEY } }
+        : {}),
+      maxAttempts: 5,
+    });
+  }
+
+  async headBucket(bucket: string): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+  }
+
+  async put(bucket: string, key: string, body: Buffer, contentType = 'application/octet-stream'): Promise<{ size: number; sha256: string }> {
+    await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+    return { size: body.length, sha256: sha256(body) };
+  }
+
+  /** Writes only if the key does not exist yet, so a finished backup is never overwritten. */
+  async putIfAbsent(bucket: string, key: string, body: Buffer, contentType = 'application/json'): Promise<boolean> {
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: '*' }));
+      return true;
+    } catch (err) {
+      if (httpStatus(err) === 412) return false;
+      throw err;
+    }
+  }
+
+  async get(bucket: string, key: string): Promise<Buffer | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from(await out.Body!.transformToByteArray());
+    } catch (err) {
+      if (httpStatus(err) === 404 || (err as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw err;
+    }
+  }
+
+  async exists(bucket: string, key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return true;
+    } catch (err) {
+      if (httpStatus(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  async delete(bucket: string, key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  }
+}
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}

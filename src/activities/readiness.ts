@@ -1,0 +1,39 @@
+// Readiness: how many restored workloads are ready in the target, overall and per route.
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { ReadinessCount } from '../domain/progress.js';
+import type { ReadinessInput, ReadinessReport } from './contract.js';
+import { readManifest } from './backup.js';
+import { apiStatus, type ClusterRegistry } from './clusters.js';
+import type { ObjectStore } from './object-store.js';
+
+/** A Deployment is ready when its controller saw the latest spec and every replica is updated and available. */
+export function deploymentReady(d: V1Deployment): boolean {
+  const want = d.spec?.replicas ?? 1;
+  const s = d.status;
+  if (!s || (s.observedGeneration ?? 0) < (d.metadata?.generation ?? 1)) return false;
+  return (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= want;
+}
+
+export async function checkReadiness(clusters: ClusterRegistry, store: ObjectStore, input: ReadinessInput): Promise<ReadinessReport> {
+  const manifest = await readManifest(store, input);
+  const target = clusters.get(input.target);
+  const wanted = new Set([...manifest.workloads, ...input.routes.flatMap((r) => r.workloads)]);
+  const ready = new Map<string, boolean>();
+  await Promise.all(
+    [...wanted].map(async (ref) => {
+      const [namespace, name] = ref.split('/') as [string, string];
+      try {
+        ready.set(ref, deploymentReady(await target.apps.readNamespacedDeployment({ namespace, name })));
+      } catch (err) {
+        if (apiStatus(err) !== 404) throw err;
+        ready.set(ref, false);
+      }
+    }),
+  );
+  const count = (refs: string[]): ReadinessCount => ({ ready: refs.filter((r) => ready.get(r)).length, total: refs.length });
+  return {
+    overall: count(manifest.workloads),
+    routes: Object.fromEntries(input.routes.map((r) => [r.name, count(r.workloads)])),
+    notReady: [...wanted].filter((r) => !ready.get(r)).sort().slice(0, 10),
+  };
+}

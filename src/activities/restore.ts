@@ -1,0 +1,71 @@
+// Restore: create one wave's objects in the target, in parallel, each sanitized; existing ones are skipped.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import type { RestoreWaveInput, RestoreWaveResult } from './contract.js';
+import { decodeArchive } from './backup-format.js';
+import { readManifest } from './backup.js';
+import { apiMessage, apiStatus, type ClusterRegistry } from './clusters.js';
+import { sha256, type ObjectStore } from './object-store.js';
+import { sanitize } from './sanitize/index.js';
+
+const CONCURRENCY = 16;
+const MAX_REPORTED_ERRORS = 20;
+
+export async function restoreWave(clusters: ClusterRegistry, store: ObjectStore, input: RestoreWaveInput): Promise<RestoreWaveResult> {
+  const manifest = await readManifest(store, input);
+  const target = clusters.get(input.target);
+  const archives = manifest.archives.filter((a) => input.kinds.includes(a.kind));
+
+  const objects: KubernetesObject[] = [];
+  for (const archive of archives) {
+    const data = await store.get(input.storage.bucket, archive.key);
+    if (!data) {
+      throw ApplicationFailure.nonRetryable(`archive s3://${input.storage.bucket}/${archive.key} of backup "${input.backupId}" is missing`, 'CorruptBackup');
+    }
+    const actual = sha256(data);
+    if (actual !== archive.sha256) {
+      throw ApplicationFailure.nonRetryable(
+        `archive s3://${input.storage.bucket}/${archive.key} is corrupted: sha256 ${actual} does not match ${archive.sha256} in the manifest; nothing of it was restored`,
+        'CorruptBackup',
+      );
+    }
+    objects.push(...decodeArchive(data));
+  }
+
+  const result: RestoreWaveResult = { wave: input.wave, created: 0, skipped: 0, failed: 0, errors: [] };
+  let next = 0;
+  const worker = async () => {
+    while (next < objects.length) {
+      const obj = objects[next++]!;
+      const where = `${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`;
+      try {
+        await createWithRetry(() => target.objects.create(sanitize(obj, { migrationId: input.migrationId })));
+        result.created += 1;
+      } catch (err) {
+        if (apiStatus(err) === 409) {
+          result.skipped += 1;
+        } else {
+          result.failed += 1;
+          if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push(`${where}: ${apiMessage(err)}`);
+        }
+      }
+      if ((result.created + result.skipped + result.failed) % 50 === 0) heartbeat({ wave: input.wave, done: next });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
+  return result;
+}
+
+/** Retries what the API server asks to be retried (429, 5xx) with backoff; anything else is final. */
+async function createWithRetry<T>(create: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create();
+    } catch (err) {
+      const status = apiStatus(err);
+      const retriable = status === 429 || (status !== undefined && status >= 500) || status === undefined;
+      if (!retriable || attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+    }
+  }
+}

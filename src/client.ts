@@ -1,0 +1,134 @@
+// Starting and following migrations from code or the command line.
+//   tsx src/client.ts start <request.json> [--id ID] [--watch]
+//   tsx src/client.ts status|pause|resume|rollback <migration-id>
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { formatDuration } from './domain/duration.js';
+import { parseMigrationRequest, type MigrationRequestInput } from './domain/request.js';
+import type { MigrationProgress } from './workflows/messages.js';
+import type { migrateCluster } from './workflows/migrate-cluster.js';
+
+export const DEFAULT_TASK_QUEUE = 'kubeferry';
+
+export interface KubeferryClientOptions {
+  address?: string;
+  namespace?: string;
+  taskQueue?: string;
+}
+
+export async function connect(options: KubeferryClientOptions = {}): Promise<{ client: Client; taskQueue: string }> {
+  const connection = await Connection.connect({ address: options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+  return {
+    client: new Client({ connection, namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default' }),
+    taskQueue: options.taskQueue ?? process.env.KUBEFERRY_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+  };
+}
+
+/**
+ * Starts a migration whose workflow id is the migration id, so starting the same id twice returns the
+ * running one instead of a second migration. The request is validated here first, with the same schema
+ * the workflow uses, so a bad request fails before anything starts.
+ */
+export async function startMigration(
+  client: Client,
+  taskQueue: string,
+  migrationId: string,
+  request: MigrationRequestInput,
+): Promise<WorkflowHandle<typeof migrateCluster>> {
+  parseMigrationRequest(request);
+  try {
+    return await client.workflow.start<typeof migrateCluster>('migrateCluster', {
+      taskQueue,
+      workflowId: migrationId,
+      args: [request],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle(migrationId);
+    throw err;
+  }
+}
+
+export async function getProgress(client: Client, migrationId: string): Promise<MigrationProgress> {
+  return client.workflow.getHandle(migrationId).query<MigrationProgress>('progress');
+}
+
+export function formatProgress(p: MigrationProgress): string {
+  const routes = p.routes.map((r) => `${r.name}=${r.weight}%`).join(' ') || '-';
+  return [
+    `${p.migrationId} [${p.task}] phase=${p.phase}${p.paused ? ' (paused)' : ''}`,
+    `objects ${p.objects.restored + p.objects.skipped}/${p.objects.total} (backed up ${p.objects.backedUp})`,
+    `waves ${p.waves.done}/${p.waves.total}`,
+    `ready ${p.readiness.ready}/${p.readiness.total}`,
+    `step ${p.step.index}/${p.step.total}`,
+    `weights ${routes}`,
+  ].join(' | ');
+}
+
+async function watch(client: Client, migrationId: string): Promise<void> {
+  const handle = client.workflow.getHandle(migrationId);
+  const started = Date.now();
+  const done = handle.result().then(
+    (r) => ({ ok: true as const, r }),
+    (e: unknown) => ({ ok: false as const, e }),
+  );
+  let last = '';
+  for (;;) {
+    const outcome = await Promise.race([done, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]);
+    try {
+      const line = formatProgress(await getProgress(client, migrationId));
+      if (line !== last) console.log(`[${formatDuration(Date.now() - started)}] ${line}`);
+      last = line;
+    } catch {
+      // The workflow may have just closed; its result follows.
+    }
+    if (outcome) {
+      if (outcome.ok) console.log(`${migrationId}: ${outcome.r.status}`);
+      else throw outcome.e;
+      return;
+    }
+  }
+}
+
+async function main(argv: string[]) {
+  const [command, arg, ...rest] = argv;
+  const { client, taskQueue } = await connect();
+  switch (command) {
+    case 'start': {
+      if (!arg) throw new Error('usage: client start <request.json> [--id MIGRATION_ID] [--watch]');
+      const request = JSON.parse(fs.readFileSync(arg, 'utf8')) as MigrationRequestInput;
+      const idFlag = rest.indexOf('--id');
+      const id = idFlag >= 0 ? rest[idFlag + 1]! : `migration-${Date.now().toString(36)}`;
+      await startMigration(client, taskQueue, id, request);
+      console.log(`started ${id}`);
+      if (rest.includes('--watch')) await watch(client, id);
+      return;
+    }
+    case 'status':
+      console.log(formatProgress(await getProgress(client, arg!)));
+      return;
+    case 'watch':
+      return watch(client, arg!);
+    case 'pause':
+    case 'resume':
+      await client.workflow.getHandle(arg!).signal(command);
+      console.log(`${command} sent to ${arg}`);
+      return;
+    case 'rollback':
+      await client.workflow.getHandle(arg!).signal('rollback', { reason: rest.join(' ') || 'requested from the command line' });
+      console.log(`rollback sent to ${arg}`);
+      return;
+    default:
+      throw new Error('usage: client start|status|watch|pause|resume|rollback ...');
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,135 @@
+// The migration request: the one schema that both the client and the workflow validate against.
+// It carries names only (cluster names, bucket, backup ids); credentials stay on the worker.
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** Resource types the engine knows how to copy, written as kubectl writes them. */
+export const SUPPORTED_RESOURCE_TYPES = ['configmaps', 'secrets', 'serviceaccounts', 'services', 'deployments'] as const;
+export type ResourceType = (typeof SUPPORTED_RESOURCE_TYPES)[number];
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const NAMESPACE_PATTERN = /^[a-z0-9*]([-a-z0-9*]*[a-z0-9*])?$/;
+const CLUSTER_NAME = /^[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$/;
+// S3 bucket names (the DNS-compatible subset) and key prefixes without traversal.
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const KEY_PREFIX = /^(?!.*\.\.)[a-zA-Z0-9!_.*'()/-]*$/;
+const ID = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const HAPROXY_NAME = /^[A-Za-z0-9_.:-]+$/;
+
+const duration = (what: string) =>
+  z.union([z.string(), z.number()]).superRefine((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === undefined) ctx.addIssue({ code: 'custom', message: `${what}: "${value}" is not a duration; write e.g. "30s", "5m" or "1h"` });
+    else if (ms <= 0) ctx.addIssue({ code: 'custom', message: `${what} must be longer than zero` });
+  });
+
+const clusterRef = z.object({
+  cluster: z.string().regex(CLUSTER_NAME, 'a cluster name as configured on the worker (letters, digits, "-", "_", ".")'),
+}).strict();
+
+const workloadRef = z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'a workload as "namespace/deployment-name"');
+
+export const routeSchema = z.object({
+  name: z.string().regex(DNS_LABEL, 'a route name: lower-case letters, digits and "-"'),
+  router: z.literal('haproxy', { error: 'router must be "haproxy"' }),
+  backend: z.string().regex(HAPROXY_NAME, 'an HAProxy backend name'),
+  sourceServer: z.string().regex(HAPROXY_NAME).default('source'),
+  targetServer: z.string().regex(HAPROXY_NAME).default('target'),
+  /** The workloads that serve this entrypoint; the route gets no traffic in the target until one is ready. */
+  workloads: z.array(workloadRef).min(1, 'list at least one workload ("namespace/deployment") that serves the route'),
+}).strict();
+
+export const trafficSchema = z.object({
+  /** Target weights in percent, strictly increasing, ending at 100. */
+  steps: z.array(z.number().int().min(1).max(100)).min(1).default([10, 25, 50, 100]),
+  stepInterval: duration('traffic.stepInterval').default('30s'),
+}).strict().superRefine((t, ctx) => {
+  t.steps.forEach((step, i) => {
+    if (i > 0 && step <= t.steps[i - 1]!) {
+      ctx.addIssue({ code: 'custom', path: ['steps', i], message: `weights must increase: ${step} follows ${t.steps[i - 1]}` });
+    }
+  });
+  if (t.steps.at(-1) !== 100) ctx.addIssue({ code: 'custom', path: ['steps'], message: 'the last step must be 100 so that all traffic ends on the target' });
+});
+
+export const readinessSchema = z.object({
+  pollInterval: duration('readiness.pollInterval').default('5s'),
+  timeout: duration('readiness.timeout').default('10m'),
+}).strict();
+
+export const migrationRequestSchema = z.object({
+  task: z.enum(['migrate', 'backup', 'restore'], { error: 'task must be one of "migrate", "backup", "restore"' }).default('migrate'),
+  source: clusterRef,
+  target: clusterRef,
+  storage: z.object({
+    bucket: z.string().regex(BUCKET, 'an S3 bucket name (3-63 lower-case letters, digits, "." and "-")'),
+    prefix: z.string().regex(KEY_PREFIX, 'a key prefix without ".." (letters, digits and !_.*\'()/-)').default('kubeferry'),
+  }).strict(),
+  /** Restore reads this backup; migrate and backup write one under this id (default: the migration id). */
+  backupId: z.string().regex(ID, 'a backup id: lower-case letters, digits and "-", at most 63').optional(),
+  namespaces: z.object({
+    include: z.array(z.string().regex(NAMESPACE_PATTERN, 'a namespace name (lower-case letters, digits, "-")')).min(1, 'name at least one namespace to migrate'),
+    exclude: z.array(z.string().regex(NAMESPACE_PATTERN)).default([]),
+  }).strict(),
+  resources: z.object({
+    include: z.array(z.enum(SUPPORTED_RESOURCE_TYPES, { error: `a resource type, one of ${SUPPORTED_RESOURCE_TYPES.join(', ')}` }))
+      .min(1).default([...SUPPORTED_RESOURCE_TYPES]),
+  }).strict().default({ include: [...SUPPORTED_RESOURCE_TYPES] }),
+  labelSelector: z.string().max(1024).optional(),
+  routes: z.array(routeSchema).default([]),
+  traffic: trafficSchema.default({ steps: [10, 25, 50, 100], stepInterval: '30s' }),
+  readiness: readinessSchema.default({ pollInterval: '5s', timeout: '10m' }),
+}).strict().superRefine((r, ctx) => {
+  if (r.source.cluster === r.target.cluster && r.task !== 'backup') {
+    ctx.addIssue({ code: 'custom', path: ['target', 'cluster'], message: 'source and target must be different clusters' });
+  }
+  if (r.task === 'restore' && !r.backupId) {
+    ctx.addIssue({ code: 'custom', path: ['backupId'], message: 'a restore needs the id of an existing backup' });
+  }
+  const overlap = r.namespaces.include.filter((ns) => r.namespaces.exclude.includes(ns));
+  if (overlap.length) {
+    ctx.addIssue({ code: 'custom', path: ['namespaces'], message: `namespaces both included and excluded: ${overlap.join(', ')}` });
+  }
+  const names = new Set<string>();
+  r.routes.forEach((route, i) => {
+    if (names.has(route.name)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'name'], message: `route "${route.name}" is listed twice` });
+    names.add(route.name);
+  });
+  const timeout = parseDuration(r.readiness.timeout) ?? 0;
+  if (parseDuration(r.readiness.pollInterval)! > timeout) {
+    ctx.addIssue({ code: 'custom', path: ['readiness', 'pollInterval'], message: 'the poll interval must not be longer than the readiness timeout' });
+  }
+});
+
+export type MigrationRequestInput = z.input<typeof migrationRequestSchema>;
+export type MigrationRequest = z.output<typeof migrationRequestSchema>;
+export type RouteSpec = z.output<typeof routeSchema>;
+
+/** A request that failed validation; `problems` name each field as a dotted path. */
+export class InvalidRequestError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid migration request:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'InvalidRequestError';
+  }
+}
+
+/** Validates and fills in defaults, or throws InvalidRequestError listing every problem at once. */
+export function parseMigrationRequest(input: unknown): MigrationRequest {
+  const result = migrationRequestSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const where = issue.path.length ? issue.path.map(String).join('.') : '(request)';
+    return `${where}: ${issue.message}`;
+  });
+  throw new InvalidRequestError(problems);
+}
+
+/** The namespaces a request selects among those that exist, honouring `*` wildcards. */
+export function selectNamespaces(request: Pick<MigrationRequest, 'namespaces'>, existing: readonly string[]): string[] {
+  const matches = (pattern: string, name: string) =>
+    new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(name);
+  return existing
+    .filter((ns) => request.namespaces.include.some((p) => matches(p, ns)))
+    .filter((ns) => !request.namespaces.exclude.some((p) => matches(p, ns)))
+    .sort();
+}

@@ -1,0 +1,79 @@
+// HAProxy through its runtime API (the admin stats socket): one backend per entrypoint with a source
+// and a target server; their weights (0..256, absolute) carry the split. A dynamic balance algorithm
+// (roundrobin, leastconn) applies weight changes to the next request. Runtime weights do not survive
+// an HAProxy reload, so every step sets both servers explicitly.
+import net from 'node:net';
+import { serverWeights } from '../domain/weights.js';
+import { RouterError, type TrafficRouter } from './router.js';
+
+export interface HaproxyEndpoint {
+  /** Unix socket path of `stats socket ... level admin`. */
+  socket?: string;
+  /** host:port of a TCP admin socket, instead of a unix socket. */
+  address?: string;
+}
+
+export interface HaproxyRoute {
+  backend: string;
+  sourceServer: string;
+  targetServer: string;
+}
+
+const NAME = /^[A-Za-z0-9_.:-]+$/;
+
+export class HaproxyRouter implements TrafficRouter {
+  constructor(private readonly endpoint: HaproxyEndpoint, private readonly route: HaproxyRoute) {
+    for (const name of [route.backend, route.sourceServer, route.targetServer]) {
+      // Names go into a command line on the socket: anything but a plain name could inject a command.
+      if (!NAME.test(name)) throw new RouterError(`invalid HAProxy name "${name}": letters, digits and _.:- only`);
+    }
+    if (!endpoint.socket && !endpoint.address) throw new RouterError('HAProxy router needs an admin socket path or address');
+  }
+
+  async setWeight(percent: number): Promise<number> {
+    const w = serverWeights(percent);
+    const { backend, sourceServer, targetServer } = this.route;
+    // Raise the side that gains first, so the backend never has both servers at weight 0.
+    const order = w.target >= (await this.getWeight())
+      ? [[targetServer, w.target], [sourceServer, w.source]] as const
+      : [[sourceServer, w.source], [targetServer, w.target]] as const;
+    for (const [server, weight] of order) {
+      const reply = await this.command(`set server ${backend}/${server} weight ${weight}`);
+      if (reply.trim() !== '') throw new RouterError(`HAProxy refused "set server ${backend}/${server} weight ${weight}": ${reply.trim()}`);
+    }
+    const readBack = await this.getWeight();
+    if (readBack !== w.target) {
+      throw new RouterError(`HAProxy backend ${backend}: set target weight ${w.target}% but read back ${readBack}%`);
+    }
+    return readBack;
+  }
+
+  async getWeight(): Promise<number> {
+    const { backend, sourceServer, targetServer } = this.route;
+    const source = await this.serverWeight(backend, sourceServer);
+    const target = await this.serverWeight(backend, targetServer);
+    if (source + target === 0) throw new RouterError(`HAProxy backend ${backend}: both servers have weight 0, no traffic flows`);
+    return Math.round((100 * target) / (source + target));
+  }
+
+  private async serverWeight(backend: string, server: string): Promise<number> {
+    const reply = await this.command(`get weight ${backend}/${server}`);
+    const m = /^(\d+) \(initial \d+\)/.exec(reply.trim());
+    if (!m) throw new RouterError(`HAProxy: cannot read the weight of ${backend}/${server}: ${reply.trim() || '(empty reply)'}`);
+    return Number(m[1]);
+  }
+
+  /** One command per connection: HAProxy answers and closes in non-interactive mode. */
+  private command(line: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const [host, port] = (this.endpoint.address ?? '').split(':');
+      const sock = this.endpoint.socket ? net.createConnection(this.endpoint.socket) : net.createConnection(Number(port), host);
+      let out = '';
+      sock.setTimeout(5000, () => sock.destroy(new RouterError(`HAProxy admin socket did not answer "${line}" within 5 s`)));
+      sock.on('connect', () => sock.end(`${line}\n`));
+      sock.on('data', (chunk) => (out += chunk.toString('utf8')));
+      sock.on('error', (err) => reject(new RouterError(`HAProxy admin socket ${this.endpoint.socket ?? this.endpoint.address}: ${err.message}`)));
+      sock.on('close', () => resolve(out));
+    });
+  }
+}

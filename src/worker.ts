@@ -1,0 +1,33 @@
+// The kubeferry worker: runs migration workflows and their activities. Cluster credentials, S3 keys and
+// router endpoints are read here, from the worker config, and never travel through Temporal.
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities, depsFromConfig } from './activities/index.js';
+import { loadWorkerConfig, type WorkerConfig } from './config/worker-config.js';
+
+export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+export async function createWorker(config: WorkerConfig, connection?: NativeConnection): Promise<Worker> {
+  return Worker.create({
+    connection: connection ?? (await NativeConnection.connect({ address: config.temporal.address })),
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowsPath,
+    activities: createActivities(depsFromConfig(config)),
+    shutdownGraceTime: '10s',
+  });
+}
+
+async function main() {
+  const config = loadWorkerConfig();
+  const worker = await createWorker(config);
+  console.log(`kubeferry worker: task queue "${config.temporal.taskQueue}" on ${config.temporal.address}; clusters: ${Object.keys(config.clusters).join(', ')}`);
+  await worker.run();
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,3 @@
+// Everything the worker registers as workflow code. Workflows are deterministic: see eslint.config.js.
+export { migrateCluster, type MigrationResult } from './migrate-cluster.js';
+export * from './messages.js';

@@ -1,0 +1,46 @@
+// Messages an operator sends to a running migration, and what it reports back.
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+
+export type MigrationPhase =
+  | 'validating'
+  | 'connectivity'
+  | 'backup'
+  | 'restore'
+  | 'readiness'
+  | 'traffic'
+  | 'completed'
+  | 'rolling-back'
+  | 'rolled-back'
+  | 'failed';
+
+export interface RouteProgress {
+  name: string;
+  weight: number;
+  ready: number;
+  total: number;
+}
+
+export interface MigrationProgress {
+  migrationId: string;
+  task: 'migrate' | 'backup' | 'restore';
+  phase: MigrationPhase;
+  paused: boolean;
+  rollbackRequested: boolean;
+  backupId?: string;
+  objects: { backedUp: number; restored: number; skipped: number; failed: number; total: number };
+  waves: { done: number; total: number };
+  readiness: { ready: number; total: number; percent: number };
+  routes: RouteProgress[];
+  step: { index: number; total: number; nextAt?: string };
+  errors: string[];
+}
+
+export interface RollbackOptions {
+  /** Why the operator rolled back; shown in progress and the result. */
+  reason?: string;
+}
+
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+export const rollbackSignal = defineSignal<[RollbackOptions?]>('rollback');
+export const progressQuery = defineQuery<MigrationProgress>('progress');

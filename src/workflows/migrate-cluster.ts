@@ -1,0 +1,284 @@
+// The migration workflow: validate -> connectivity -> backup -> restore in waves -> readiness ->
+// traffic in timer-driven steps. Pause, resume and rollback arrive as signals at any time.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { MigrationActivities, ReadinessReport } from '../activities/contract.js';
+import { parseDuration } from '../domain/duration.js';
+import { planWaves } from '../domain/ordering.js';
+import { readyPercent } from '../domain/progress.js';
+import { InvalidRequestError, parseMigrationRequest, type MigrationRequest, type MigrationRequestInput } from '../domain/request.js';
+import { allowedWeight } from '../domain/weights.js';
+import {
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  rollbackSignal,
+  type MigrationPhase,
+  type MigrationProgress,
+} from './messages.js';
+
+const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
+const nonRetryableErrorTypes = ['InvalidRequest', 'UnknownCluster', 'BackupExists', 'BackupNotFound', 'CorruptBackup'];
+
+// Short calls: connectivity, readiness checks, router commands.
+const quick = proxyActivities<MigrationActivities>({
+  startToCloseTimeout: '1m',
+  retry: { ...retry, maximumAttempts: 10, nonRetryableErrorTypes },
+});
+// Bulk work over many objects.
+const bulk = proxyActivities<MigrationActivities>({
+  startToCloseTimeout: '30m',
+  heartbeatTimeout: '1m',
+  retry: { ...retry, maximumAttempts: 5, nonRetryableErrorTypes },
+});
+
+export interface MigrationResult {
+  migrationId: string;
+  status: 'Completed' | 'RolledBack';
+  backupId?: string;
+  progress: MigrationProgress;
+}
+
+export async function migrateCluster(input: MigrationRequestInput): Promise<MigrationResult> {
+  const migrationId = workflowInfo().workflowId;
+  const progress: MigrationProgress = {
+    migrationId,
+    task: 'migrate',
+    phase: 'validating',
+    paused: false,
+    rollbackRequested: false,
+    objects: { backedUp: 0, restored: 0, skipped: 0, failed: 0, total: 0 },
+    waves: { done: 0, total: 0 },
+    readiness: { ready: 0, total: 0, percent: 0 },
+    routes: [],
+    step: { index: 0, total: 0 },
+    errors: [],
+  };
+  // Created before the handlers so that a rollback arriving at once still cancels the pipeline.
+  const pipeline = new CancellationScope();
+
+  setHandler(progressQuery, () => progress);
+  setHandler(pauseSignal, () => {
+    progress.paused = true;
+  });
+  setHandler(resumeSignal, () => {
+    progress.paused = false;
+  });
+  setHandler(rollbackSignal, (options) => {
+    if (progress.rollbackRequested || isFinal(progress.phase)) return;
+    progress.rollbackRequested = true;
+    if (options?.reason) progress.errors.push(`rollback requested: ${options.reason}`);
+    pipeline.cancel();
+  });
+
+  let request: MigrationRequest;
+  try {
+    request = parseMigrationRequest(input);
+  } catch (err) {
+    progress.phase = 'failed';
+    if (err instanceof InvalidRequestError) {
+      throw ApplicationFailure.nonRetryable(err.message, 'InvalidRequest', { problems: err.problems });
+    }
+    throw err;
+  }
+  progress.task = request.task;
+  progress.routes = request.routes.map((r) => ({ name: r.name, weight: 0, ready: 0, total: r.workloads.length }));
+  const backupId = request.backupId ?? migrationId;
+  progress.backupId = backupId;
+
+  try {
+    await pipeline.run(() => runPipeline(request, backupId, progress));
+  } catch (err) {
+    if (!(progress.rollbackRequested && isCancellation(err))) {
+      progress.phase = 'failed';
+      progress.errors.push(errorMessage(err));
+      // A failure after traffic started moving must not strand requests on a half-moved split.
+      if (progress.routes.some((r) => r.weight > 0)) await CancellationScope.nonCancellable(() => rollbackTraffic(request, progress));
+      throw err;
+    }
+  }
+  if (progress.rollbackRequested) {
+    await CancellationScope.nonCancellable(() => rollbackTraffic(request, progress));
+    progress.phase = 'rolled-back';
+    return { migrationId, status: 'RolledBack', backupId, progress };
+  }
+  progress.phase = 'completed';
+  return { migrationId, status: 'Completed', backupId, progress };
+}
+
+async function runPipeline(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<void> {
+  const storage = request.storage;
+  const doesBackup = request.task !== 'restore';
+  const doesRestore = request.task !== 'backup';
+
+  enter(progress, 'connectivity');
+  await quick.checkConnectivity({
+    source: request.source.cluster,
+    target: request.target.cluster,
+    storage,
+    needs: { source: doesBackup, target: doesRestore },
+  });
+
+  let summary;
+  if (doesBackup) {
+    await whileNotPaused(progress);
+    enter(progress, 'backup');
+    summary = await bulk.backupResources({
+      migrationId: progress.migrationId,
+      backupId,
+      source: request.source.cluster,
+      storage,
+      namespaces: request.namespaces,
+      resources: request.resources.include,
+      labelSelector: request.labelSelector,
+    });
+    progress.objects.backedUp = summary.objects;
+  } else {
+    summary = await quick.describeBackup({ storage, backupId });
+  }
+  progress.objects.total = summary.objects;
+  if (!doesRestore) return;
+
+  enter(progress, 'restore');
+  const waves = planWaves(summary.kinds);
+  progress.waves.total = waves.length;
+  for (const wave of waves) {
+    await whileNotPaused(progress);
+    const result = await bulk.restoreWave({
+      migrationId: progress.migrationId,
+      backupId,
+      target: request.target.cluster,
+      storage,
+      wave: wave.index,
+      kinds: wave.kinds,
+    });
+    progress.objects.restored += result.created;
+    progress.objects.skipped += result.skipped;
+    progress.objects.failed += result.failed;
+    progress.errors.push(...result.errors);
+    progress.waves.done += 1;
+  }
+  if (progress.objects.failed > 0) {
+    throw ApplicationFailure.nonRetryable(
+      `${progress.objects.failed} object(s) could not be restored into ${request.target.cluster}; traffic was not moved. ` +
+        `First errors:\n${progress.errors.slice(0, 5).join('\n')}`,
+      'RestoreFailed',
+    );
+  }
+
+  enter(progress, 'readiness');
+  await waitForReadiness(request, backupId, progress);
+  if (request.task !== 'migrate' || request.routes.length === 0) return;
+
+  enter(progress, 'traffic');
+  await shiftTraffic(request, backupId, progress);
+}
+
+async function waitForReadiness(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<void> {
+  const pollMs = parseDuration(request.readiness.pollInterval)!;
+  const timeoutMs = parseDuration(request.readiness.timeout)!;
+  let waited = 0;
+  for (;;) {
+    const report = await refreshReadiness(request, backupId, progress);
+    if (report.overall.ready >= report.overall.total) return;
+    if (waited >= timeoutMs) {
+      throw ApplicationFailure.nonRetryable(
+        `${report.overall.total - report.overall.ready} of ${report.overall.total} workloads are not ready in ` +
+          `${request.target.cluster} after ${request.readiness.timeout}; traffic was not moved. Not ready: ${report.notReady.join(', ')}`,
+        'ReadinessTimeout',
+      );
+    }
+    await pausableSleep(progress, pollMs);
+    waited += pollMs;
+  }
+}
+
+async function refreshReadiness(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<ReadinessReport> {
+  const report = await quick.checkReadiness({
+    backupId,
+    target: request.target.cluster,
+    storage: request.storage,
+    routes: request.routes.map((r) => ({ name: r.name, workloads: r.workloads })),
+  });
+  progress.readiness = { ...report.overall, percent: readyPercent(report.overall) };
+  for (const route of progress.routes) {
+    const count = report.routes[route.name];
+    if (count) Object.assign(route, count);
+  }
+  return report;
+}
+
+async function shiftTraffic(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<void> {
+  const steps = request.traffic.steps;
+  const intervalMs = parseDuration(request.traffic.stepInterval)!;
+  progress.step.total = steps.length;
+  for (const [i, planned] of steps.entries()) {
+    await whileNotPaused(progress);
+    const report = await refreshReadiness(request, backupId, progress);
+    progress.step.index = i + 1;
+    for (const route of request.routes) {
+      const weight = allowedWeight(planned, report.overall, report.routes[route.name] ?? { ready: 0, total: 0 });
+      const applied = await quick.setRouteWeight({ route, weight });
+      routeProgress(progress, route.name).weight = applied.weight;
+    }
+    log.info('traffic step applied', { step: i + 1, planned, weights: progress.routes.map((r) => `${r.name}=${r.weight}`) });
+    if (i < steps.length - 1) {
+      progress.step.nextAt = new Date(Date.now() + intervalMs).toISOString();
+      await pausableSleep(progress, intervalMs);
+    }
+  }
+  progress.step.nextAt = undefined;
+}
+
+/** All routes back to the source at once; weights are set in parallel, each verified by its router. */
+async function rollbackTraffic(request: MigrationRequest, progress: MigrationProgress): Promise<void> {
+  progress.phase = 'rolling-back';
+  await Promise.all(
+    request.routes.map(async (route) => {
+      const applied = await quick.setRouteWeight({ route, weight: 0 });
+      routeProgress(progress, route.name).weight = applied.weight;
+    }),
+  );
+}
+
+/** Blocks while the operator has paused the migration. */
+async function whileNotPaused(progress: MigrationProgress): Promise<void> {
+  if (progress.paused) await condition(() => !progress.paused);
+}
+
+/** Sleeps `ms` of unpaused time: a pause stops the clock, resume continues with what was left. */
+async function pausableSleep(progress: MigrationProgress, ms: number): Promise<void> {
+  let remaining = ms;
+  while (remaining > 0) {
+    await whileNotPaused(progress);
+    const started = Date.now();
+    await condition(() => progress.paused, remaining);
+    remaining -= Date.now() - started;
+  }
+}
+
+function enter(progress: MigrationProgress, phase: MigrationPhase): void {
+  progress.phase = phase;
+  log.info('migration phase', { phase });
+}
+
+function routeProgress(progress: MigrationProgress, name: string) {
+  return progress.routes.find((r) => r.name === name)!;
+}
+
+function isFinal(phase: MigrationPhase): boolean {
+  return phase === 'completed' || phase === 'rolled-back' || phase === 'failed';
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
+  return String(err);
+}
