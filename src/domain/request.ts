@@ -19,7 +19,7 @@ const HAPROXY_NAME = /^[A-Za-z0-9_.:-]+$/;
 const duration = (what: string) =>
   z.union([z.string(), z.number()]).superRefine((value, ctx) => {
     const ms = parseDuration(value);
-    if (ms === undefined) ctx.addIssue({ code: 'custom', message: `${what}: "${value}" is not a duration; write e.g. "30s", "5m" or "1h"` });
+    if (ms === undefined) ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write e.g. "30s", "5m" or "1h"` });
     else if (ms <= 0) ctx.addIssue({ code: 'custom', message: `${what} must be longer than zero` });
   });
 

@@ -219,15 +219,33 @@ async function refreshReadiness(request: MigrationRequest, backupId: string, pro
 async function shiftTraffic(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<void> {
   const steps = request.traffic.steps;
   const intervalMs = parseDuration(request.traffic.stepInterval)!;
+  const pollMs = parseDuration(request.readiness.pollInterval)!;
+  const holdLimitMs = parseDuration(request.readiness.timeout)!;
   progress.step.total = steps.length;
   for (const [i, planned] of steps.entries()) {
     await whileNotPaused(progress);
-    const report = await refreshReadiness(request, backupId, progress);
     progress.step.index = i + 1;
-    for (const route of request.routes) {
-      const weight = allowedWeight(planned, report.overall, report.routes[route.name] ?? { ready: 0, total: 0 });
-      const applied = await quick.setRouteWeight({ route, weight });
-      routeProgress(progress, route.name).weight = applied.weight;
+    // A step whose weight the grayscale ratio does not allow yet holds at what it allows, re-checking
+    // readiness, until it does or the readiness timeout runs out (then the migration fails and rolls back).
+    for (let held = 0; ; held += pollMs) {
+      const report = await refreshReadiness(request, backupId, progress);
+      let capped = false;
+      for (const route of request.routes) {
+        const weight = allowedWeight(planned, report.overall, report.routes[route.name] ?? { ready: 0, total: 0 });
+        capped ||= weight < planned;
+        const current = routeProgress(progress, route.name);
+        if (weight !== current.weight) current.weight = (await quick.setRouteWeight({ route, weight })).weight;
+      }
+      if (!capped) break;
+      if (held >= holdLimitMs) {
+        throw ApplicationFailure.nonRetryable(
+          `traffic step ${i + 1} (${planned}%) was held for ${request.readiness.timeout} because only ` +
+            `${report.overall.ready} of ${report.overall.total} workloads are ready in ${request.target.cluster} ` +
+            `(not ready: ${report.notReady.join(', ')}); traffic was moved back to the source`,
+          'ReadinessTimeout',
+        );
+      }
+      await pausableSleep(progress, pollMs);
     }
     log.info('traffic step applied', { step: i + 1, planned, weights: progress.routes.map((r) => `${r.name}=${r.weight}`) });
     if (i < steps.length - 1) {

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { InvalidRequestError, parseMigrationRequest, selectNamespaces } from '../../src/domain/request.js';
+
+const valid = {
+  source: { cluster: 'source' },
+  target: { cluster: 'target' },
+  storage: { bucket: 'kubeferry' },
+  namespaces: { include: ['shop'] },
+  routes: [{ name: 'web', router: 'haproxy', backend: 'web', workloads: ['shop/web'] }],
+};
+
+function problemsOf(input: unknown): string[] {
+  try {
+    parseMigrationRequest(input);
+  } catch (err) {
+    assert.ok(err instanceof InvalidRequestError, `expected InvalidRequestError, got ${String(err)}`);
+    return err.problems;
+  }
+  assert.fail('the request was accepted');
+}
+
+describe('migration request', () => {
+  it('fills in defaults for a minimal request', () => {
+    const r = parseMigrationRequest(valid);
+    assert.equal(r.task, 'migrate');
+    assert.equal(r.storage.prefix, 'kubeferry');
+    assert.deepEqual(r.resources.include, ['configmaps', 'secrets', 'serviceaccounts', 'services', 'deployments']);
+    assert.deepEqual(r.traffic.steps, [10, 25, 50, 100]);
+    assert.equal(r.routes[0]!.sourceServer, 'source');
+    assert.equal(r.routes[0]!.targetServer, 'target');
+  });
+
+  const cases: [string, unknown, RegExp][] = [
+    ['missing source', { ...valid, source: undefined }, /^source: /],
+    ['same source and target', { ...valid, target: { cluster: 'source' } }, /^target\.cluster: source and target must be different/],
+    ['bucket with upper case', { ...valid, storage: { bucket: 'My_Bucket' } }, /^storage\.bucket: an S3 bucket name/],
+    ['prefix with traversal', { ...valid, storage: { bucket: 'kubeferry', prefix: '../etc' } }, /^storage\.prefix: a key prefix without "\.\."/],
+    ['no namespace', { ...valid, namespaces: { include: [] } }, /^namespaces\.include: name at least one namespace/],
+    ['bad namespace', { ...valid, namespaces: { include: ['Shop!'] } }, /^namespaces\.include\.0: a namespace name/],
+    ['include and exclude overlap', { ...valid, namespaces: { include: ['shop'], exclude: ['shop'] } }, /^namespaces: namespaces both included and excluded: shop/],
+    ['unknown resource type', { ...valid, resources: { include: ['pods'] } }, /^resources\.include\.0: a resource type, one of/],
+    ['weights not increasing', { ...valid, traffic: { steps: [10, 50, 25, 100] } }, /^traffic\.steps\.2: weights must increase: 25 follows 50/],
+    ['weight above 100', { ...valid, traffic: { steps: [10, 150] } }, /^traffic\.steps\.1: /],
+    ['last step not 100', { ...valid, traffic: { steps: [10, 50] } }, /^traffic\.steps: the last step must be 100/],
+    ['zero interval', { ...valid, traffic: { stepInterval: '0s' } }, /^traffic\.stepInterval: traffic\.stepInterval must be longer than zero/],
+    ['unparseable interval', { ...valid, traffic: { stepInterval: 'soon' } }, /"soon" is not a duration/],
+    ['unknown router', { ...valid, routes: [{ ...valid.routes[0], router: 'istio' }] }, /^routes\.0\.router: router must be "haproxy"/],
+    ['route without workloads', { ...valid, routes: [{ ...valid.routes[0], workloads: [] }] }, /^routes\.0\.workloads: list at least one workload/],
+    ['duplicate route', { ...valid, routes: [valid.routes[0], valid.routes[0]] }, /^routes\.1\.name: route "web" is listed twice/],
+    ['restore without backup id', { ...valid, task: 'restore' }, /^backupId: a restore needs the id of an existing backup/],
+    ['unknown task', { ...valid, task: 'copy' }, /^task: task must be one of/],
+    ['unknown field', { ...valid, kubeconfig: 'apiVersion: v1' }, /^\(request\): Unrecognized key: "kubeconfig"/],
+    ['haproxy backend with a command in it', { ...valid, routes: [{ ...valid.routes[0], backend: 'web; shutdown' }] }, /^routes\.0\.backend: /],
+  ];
+  for (const [name, input, expected] of cases) {
+    it(`rejects ${name}, naming the field`, () => {
+      const problems = problemsOf(input);
+      assert.ok(problems.some((p) => expected.test(p)), `no problem matches ${expected}: ${JSON.stringify(problems)}`);
+    });
+  }
+
+  it('reports every problem at once', () => {
+    const problems = problemsOf({ ...valid, storage: { bucket: 'X' }, namespaces: { include: [] } });
+    assert.equal(problems.length, 2);
+  });
+});
+
+describe('namespace selection', () => {
+  it('matches wildcards and honours excludes', () => {
+    const selected = selectNamespaces(
+      { namespaces: { include: ['shop-*', 'billing'], exclude: ['shop-test'] } },
+      ['billing', 'default', 'shop-prod', 'shop-test', 'kube-system'],
+    );
+    assert.deepEqual(selected, ['billing', 'shop-prod']);
+  });
+  it('treats regex characters in names literally', () => {
+    assert.deepEqual(selectNamespaces({ namespaces: { include: ['a.b'], exclude: [] } }, ['a.b', 'axb']), ['a.b']);
+  });
+});

@@ -1,0 +1,246 @@
+// The migration workflow on Temporal's time-skipping test server, with stubbed activities: step timers,
+// pause during a timer, rollback from restore and from traffic, readiness capping, bad input.
+import assert from 'node:assert/strict';
+import { afterEach, before, beforeEach, describe, it } from 'node:test';
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { MigrationActivities, ReadinessReport } from '../../src/activities/contract.js';
+import type { MigrationRequestInput } from '../../src/domain/request.js';
+import { workflowsPath } from '../../src/worker.js';
+import type { MigrationProgress } from '../../src/workflows/messages.js';
+import { timeSkippingServerPath } from '../support/stack.js';
+
+const request: MigrationRequestInput = {
+  source: { cluster: 'source' },
+  target: { cluster: 'target' },
+  storage: { bucket: 'kubeferry' },
+  namespaces: { include: ['shop'] },
+  routes: [{ name: 'web', router: 'haproxy', backend: 'web', workloads: ['shop/web'] }],
+  traffic: { steps: [10, 25, 50, 100], stepInterval: '5m' },
+  readiness: { pollInterval: '10s', timeout: '10m' },
+};
+
+interface Calls {
+  weights: { weight: number; at: number }[];
+  waves: string[][];
+}
+
+type Hooks = Partial<{
+  onWeight(weight: number, id: string): Promise<void>;
+  onWave(kinds: string[], id: string): Promise<void>;
+  readiness(call: number): ReadinessReport;
+}>;
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+
+before(async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  bundle = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never });
+});
+// A server per test: the test server's clock and its time-skipping locks stay with the test that moved them.
+beforeEach(async () => {
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: timeSkippingServerPath() } },
+  });
+});
+afterEach(async () => {
+  await env?.teardown();
+});
+
+let counter = 0;
+async function run(
+  input: MigrationRequestInput,
+  hooks: Hooks = {},
+  calls: Calls = { weights: [], waves: [] },
+  during?: (id: string) => Promise<void>,
+) {
+  const id = `wf-test-${++counter}`;
+  const taskQueue = `q-${id}`;
+  let readinessCalls = 0;
+  const activities: MigrationActivities = {
+    async checkConnectivity() {
+      return { storage: { bucket: 'kubeferry', roundTripMs: 1 } };
+    },
+    async backupResources(i) {
+      return {
+        backupId: i.backupId, sourceCluster: 'source', namespaces: ['shop'], objects: 6, workloads: 1, leftOut: {},
+        kinds: [{ kind: 'Namespace', count: 1 }, { kind: 'ConfigMap', count: 2 }, { kind: 'Deployment', count: 1 }, { kind: 'Service', count: 2 }],
+      };
+    },
+    async describeBackup() {
+      throw new Error('not used');
+    },
+    async restoreWave(i) {
+      calls.waves.push(i.kinds);
+      await hooks.onWave?.(i.kinds, id);
+      return { wave: i.wave, created: i.kinds.length, skipped: 0, failed: 0, errors: [] };
+    },
+    async checkReadiness() {
+      readinessCalls += 1;
+      return hooks.readiness?.(readinessCalls) ?? { overall: { ready: 1, total: 1 }, routes: { web: { ready: 1, total: 1 } }, notReady: [] };
+    },
+    async setRouteWeight(i) {
+      // Workflow (skipped) time at which the step scheduled this call.
+      calls.weights.push({ weight: i.weight, at: Context.current().info.scheduledTimestampMs });
+      await hooks.onWeight?.(i.weight, id);
+      return { route: i.route.name, weight: i.weight };
+    },
+  };
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities,
+  });
+  return worker.runUntil(async () => {
+    const handle = await env.client.workflow.start('migrateCluster', { taskQueue, workflowId: id, args: [input] });
+    // Time skips on its own only while a result is awaited; `during` drives time with env.sleep itself.
+    await during?.(id);
+    const result = await handle.result();
+    return { result, calls, handle };
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const signal = (id: string, name: string, arg?: unknown) =>
+  env.client.workflow.getHandle(id).signal(name, ...(arg === undefined ? [] : [arg]));
+
+describe('migrateCluster workflow', () => {
+  it('restores in waves, then moves traffic in timer-driven steps to 100%', async () => {
+    const { result, calls } = await run(request);
+    assert.equal(result.status, 'Completed');
+    assert.deepEqual(calls.waves, [['Namespace'], ['ConfigMap'], ['Deployment'], ['Service']]);
+    assert.deepEqual(calls.weights.map((w) => w.weight), [10, 25, 50, 100]);
+    // Each step fires one step interval (5 minutes of workflow time) after the previous one.
+    const gaps = calls.weights.slice(1).map((w, i) => w.at - calls.weights[i]!.at);
+    for (const gap of gaps) assert.ok(gap >= 5 * 60_000 - 1000 && gap < 6 * 60_000, `gap ${gap} ms is not about 5 minutes`);
+    assert.deepEqual(result.progress.routes, [{ name: 'web', weight: 100, ready: 1, total: 1 }]);
+  });
+
+  it('holds the step timer while paused and continues after resume', async () => {
+    let pauseSent!: () => void;
+    const paused = new Promise<void>((resolve) => (pauseSent = resolve));
+    let progressWhilePaused: MigrationProgress | undefined;
+    const calls: Calls = { weights: [], waves: [] };
+    const { result } = await run(
+      request,
+      {
+        async onWeight(weight, id) {
+          if (weight === 25) {
+            await signal(id, 'pause');
+            pauseSent();
+          }
+        },
+      },
+      calls,
+      async (id) => {
+        // Step 1 fires at once, step 2 after the 5-minute interval; its router call sends the pause.
+        await env.sleep('6m');
+        await paused;
+        await waitFor(async () => (await env.client.workflow.getHandle(id).query<MigrationProgress>('progress')).paused);
+        // An hour of workflow time passes while paused: no further step may fire.
+        await env.sleep('1h');
+        progressWhilePaused = await env.client.workflow.getHandle(id).query<MigrationProgress>('progress');
+        await signal(id, 'resume');
+      },
+    );
+    assert.equal(result.status, 'Completed');
+    assert.equal(progressWhilePaused?.paused, true);
+    assert.equal(progressWhilePaused?.step.index, 2);
+    assert.deepEqual(calls.weights.map((w) => w.weight), [10, 25, 50, 100]);
+    const pausedGap = calls.weights[2]!.at - calls.weights[1]!.at;
+    assert.ok(pausedGap >= 65 * 60_000 - 1000, `the step after the pause came ${pausedGap} ms later, before pause + interval`);
+  });
+
+  it('rolls back during a step timer: all traffic back on the source at once', async () => {
+    const calls: Calls = { weights: [], waves: [] };
+    const { result } = await run(request, {}, calls, async (id) => {
+      // Steps fire at 0, 5 and 10 minutes; at 11 minutes the 50% step's timer is running.
+      await env.sleep('11m');
+      await waitFor(async () => calls.weights.length === 3);
+      await signal(id, 'rollback', { reason: 'error rate' });
+    });
+    assert.equal(result.status, 'RolledBack');
+    assert.deepEqual(calls.weights.map((w) => w.weight), [10, 25, 50, 0]);
+    assert.equal(calls.weights[3]!.at - calls.weights[2]!.at < 2 * 60_000, true, 'the rollback waited for the step timer');
+    assert.equal(result.progress.routes[0]!.weight, 0);
+    assert.ok(result.progress.errors.some((e: string) => e.includes('error rate')));
+  });
+
+  it('rolls back during restore: no more waves, traffic stays on the source', async () => {
+    const { result, calls } = await run(request, {
+      async onWave(kinds, id) {
+        if (!kinds.includes('ConfigMap')) return;
+        await signal(id, 'rollback');
+        // Still running when the workflow cancels it, as a real wave would be; it heartbeats, so it
+        // learns of the cancellation and stops.
+        const ctx = Context.current();
+        for (let i = 0; i < 100 && !ctx.cancellationSignal.aborted; i++) {
+          ctx.heartbeat();
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      },
+    });
+    assert.equal(result.status, 'RolledBack');
+    assert.ok(calls.waves.length <= 3, `restore went on after rollback: ${JSON.stringify(calls.waves)}`);
+    assert.deepEqual(calls.weights.map((w) => w.weight), [0]);
+  });
+
+  it('never sends more traffic than the grayscale ratio allows, and holds a step until it does', async () => {
+    const twoWorkloads = (ready: number): ReadinessReport => ({
+      overall: { ready, total: 2 }, routes: { web: { ready: Math.min(ready, 1), total: 1 } }, notReady: ready < 2 ? ['shop/api'] : [],
+    });
+    // Ready 0/2 on the first poll, 2/2 on the second; one workload drops out while traffic moves
+    // (polls 3-6) and is back from the 7th poll on.
+    const readyAt = (n: number) => (n === 2 || n >= 7 ? 2 : n < 2 ? 0 : 1);
+    const { result, calls } = await run(request, { readiness: (n) => twoWorkloads(readyAt(n)) });
+    assert.equal(result.status, 'Completed');
+    // With half the workloads ready the 100% step is held at 50% until the ratio allows 100%.
+    assert.deepEqual(calls.weights.map((w) => w.weight), [10, 25, 50, 100]);
+    const held = calls.weights[3]!.at - calls.weights[2]!.at;
+    assert.ok(held >= 5 * 60_000 + 10_000 - 1000, `the 100% step was not held: it came ${held} ms after 50%`);
+  });
+
+  it('fails and moves traffic back when a held step waits past the readiness timeout', async () => {
+    const halfReady: ReadinessReport = { overall: { ready: 1, total: 2 }, routes: { web: { ready: 1, total: 1 } }, notReady: ['shop/api'] };
+    const allReady: ReadinessReport = { overall: { ready: 2, total: 2 }, routes: { web: { ready: 1, total: 1 } }, notReady: [] };
+    const calls: Calls = { weights: [], waves: [] };
+    await assert.rejects(
+      run(request, { readiness: (n) => (n === 1 ? allReady : halfReady) }, calls),
+      (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.ok(err.cause instanceof ApplicationFailure);
+        assert.equal(err.cause.type, 'ReadinessTimeout');
+        assert.match(err.cause.message, /not ready: shop\/api/);
+        return true;
+      },
+    );
+    // Held at 50% (the ratio) for the readiness timeout, then everything back to the source.
+    assert.deepEqual(calls.weights.map((w) => w.weight), [10, 25, 50, 0]);
+  });
+
+  it('rejects a bad request at once, naming the fields, without retries', async () => {
+    await assert.rejects(
+      run({ ...request, traffic: { steps: [50, 10], stepInterval: '-1s' } }),
+      (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.ok(err.cause instanceof ApplicationFailure);
+        assert.equal(err.cause.type, 'InvalidRequest');
+        assert.match(err.cause.message, /traffic\.steps\.1: weights must increase/);
+        assert.match(err.cause.message, /traffic\.stepInterval/);
+        return true;
+      },
+    );
+  });
+});
