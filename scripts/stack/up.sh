@@ -152,8 +152,11 @@ wait_for "Temporal Web UI (http://127.0.0.1:$TEMPORAL_UI_PORT)" 30 curl -sf "htt
 wait_for "versitygw (http://127.0.0.1:$S3_PORT)" 30 curl -sf "http://127.0.0.1:$S3_PORT/health" ||
   die "versitygw did not answer within 30 s; see $LOGS/versitygw.log"
 # The bucket the demo and tests use; creating it twice is harmless (409 BucketAlreadyOwnedByYou).
-curl -s -o /dev/null --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-  -X PUT "http://127.0.0.1:$S3_PORT/kubeferry" || die "could not create the S3 bucket 'kubeferry'"
+empty_sha256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+status=$(curl -s -o "$LOGS/create-bucket.xml" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \
+  --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: $empty_sha256" \
+  -X PUT "http://127.0.0.1:$S3_PORT/kubeferry") || true
+[[ $status == 200 || $status == 409 ]] || die "could not create the S3 bucket 'kubeferry' (HTTP $status): $(cat "$LOGS/create-bucket.xml")"
 wait_for "HAProxy (http://127.0.0.1:$HAPROXY_FRONTEND_PORT)" 15 test -S "$STATE_DIR/haproxy/admin.sock" ||
   die "HAProxy did not start; see $LOGS/haproxy.log"
 for c in source target; do

@@ -1,0 +1,50 @@
+// A steady HTTP load through the traffic splitter, counting every answer by status and by the cluster
+// that served it. Bounded: it stops when told or after `maxSeconds`.
+
+export interface LoadReport {
+  requests: number;
+  ok: number;
+  failed: number;
+  byCluster: Record<string, number>;
+  failures: string[];
+  /** [ms since start, cluster or 'error'] of each answer, to see the split at each moment. */
+  timeline: [number, string][];
+}
+
+export function startLoad(url: string, { concurrency = 4, maxSeconds = 600 } = {}) {
+  const report: LoadReport = { requests: 0, ok: 0, failed: 0, byCluster: {}, failures: [], timeline: [] };
+  const started = Date.now();
+  let stopping = false;
+  const loop = async () => {
+    while (!stopping && Date.now() - started < maxSeconds * 1000) {
+      report.requests += 1;
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+        const body = (await res.json()) as { cluster?: string; error?: string };
+        const cluster = res.headers.get('x-served-by') ?? 'unknown';
+        if (res.ok) {
+          report.ok += 1;
+          report.byCluster[cluster] = (report.byCluster[cluster] ?? 0) + 1;
+          report.timeline.push([Date.now() - started, cluster]);
+        } else {
+          report.failed += 1;
+          report.timeline.push([Date.now() - started, 'error']);
+          if (report.failures.length < 20) report.failures.push(`${res.status} from ${cluster}: ${body.error ?? ''}`);
+        }
+      } catch (err) {
+        report.failed += 1;
+        report.timeline.push([Date.now() - started, 'error']);
+        if (report.failures.length < 20) report.failures.push(String(err));
+      }
+    }
+  };
+  const loops = Promise.all(Array.from({ length: concurrency }, loop));
+  return {
+    report,
+    async stop(): Promise<LoadReport> {
+      stopping = true;
+      await loops;
+      return report;
+    },
+  };
+}

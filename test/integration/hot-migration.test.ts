@@ -1,0 +1,123 @@
+// End to end on the real local stack: a sample app migrates from the source cluster to the target through
+// S3 while HTTP load runs through HAProxy; every object lands, Deployments are Available in the target,
+// the HAProxy target weight ends at 100, and not one request fails.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { leaveOutReason } from '../../src/activities/backup.js';
+import { MIGRATION_ID_LABEL } from '../../src/activities/labels.js';
+import { startMigration } from '../../src/client.js';
+import { loadWorkerConfig, type WorkerConfig } from '../../src/config/worker-config.js';
+import { deleteNamespaces, seedSampleApp, waitAvailable, type SampleApp } from '../../src/dev/sample-app.js';
+import { startLoad } from '../../src/dev/load.js';
+import type { MigrationRequestInput } from '../../src/domain/request.js';
+import { HaproxyRouter } from '../../src/routers/haproxy.js';
+import { createWorker } from '../../src/worker.js';
+import { stackEnv } from '../support/stack.js';
+
+const env = stackEnv();
+const run = `it-${randomBytes(3).toString('hex')}`;
+const webRoute = { backend: 'web', sourceServer: 'source', targetServer: 'target' };
+
+let config: WorkerConfig;
+let source: k8s.KubeConfig;
+let target: k8s.KubeConfig;
+let worker: Worker;
+let workerRun: Promise<void>;
+let client: Client;
+let app: SampleApp;
+let router: HaproxyRouter;
+
+function kubeconfig(file: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(file);
+  return kc;
+}
+
+before(async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  config = loadWorkerConfig(env.KUBEFERRY_CONFIG);
+  config.temporal.taskQueue = `kubeferry-${run}`;
+  source = kubeconfig(env.SOURCE_KUBECONFIG!);
+  target = kubeconfig(env.TARGET_KUBECONFIG!);
+  router = new HaproxyRouter({ socket: env.HAPROXY_ADMIN_SOCKET }, webRoute);
+  await router.setWeight(0);
+  worker = await createWorker(config, await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS }));
+  workerRun = worker.run();
+  client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS }) });
+  app = await seedSampleApp(source, `${run}-`);
+  await waitAvailable(source, app.workloads);
+});
+
+after(async () => {
+  await router?.setWeight(0).catch(() => undefined);
+  worker?.shutdown();
+  await workerRun;
+  if (app) {
+    await deleteNamespaces(source, app.namespaces);
+    await deleteNamespaces(target, app.namespaces);
+  }
+});
+
+/** Names of every object of the migrated types in the app's namespaces, as "Kind ns/name". */
+async function inventory(kc: k8s.KubeConfig, namespaces: string[]): Promise<string[]> {
+  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const types: [string, string][] = [['v1', 'ConfigMap'], ['v1', 'Secret'], ['v1', 'ServiceAccount'], ['v1', 'Service'], ['apps/v1', 'Deployment']];
+  const names: string[] = [];
+  for (const ns of namespaces) {
+    names.push(`Namespace ${ns}`);
+    for (const [apiVersion, kind] of types) {
+      const list = await objects.list(apiVersion, kind, ns);
+      for (const item of list.items) {
+        if (leaveOutReason({ ...item, kind })) continue;
+        names.push(`${kind} ${ns}/${item.metadata!.name}`);
+      }
+    }
+  }
+  return names.sort();
+}
+
+describe('hot migration on the local stack', () => {
+  it('migrates a sample app under HTTP load through HAProxy without a failed request', async () => {
+    const migrationId = `${run}-migrate`;
+    const request: MigrationRequestInput = {
+      source: { cluster: 'source' },
+      target: { cluster: 'target' },
+      storage: { bucket: 'kubeferry', prefix: `test/${run}` },
+      namespaces: { include: [`${run}-*`] },
+      routes: [{ name: 'web', router: 'haproxy', ...webRoute, workloads: [`${app.webNamespace}/web`] }],
+      traffic: { steps: [20, 50, 100], stepInterval: '2s' },
+      readiness: { pollInterval: '1s', timeout: '2m' },
+    };
+
+    const load = startLoad(`${env.HAPROXY_URL}/${app.webNamespace}/web/`, { concurrency: 4, maxSeconds: 180 });
+    await new Promise((r) => setTimeout(r, 500));
+    const handle = await startMigration(client, config.temporal.taskQueue, migrationId, request);
+    const result = await handle.result();
+    // Keep the load on for a moment at 100% target.
+    await new Promise((r) => setTimeout(r, 1000));
+    const traffic = await load.stop();
+
+    assert.equal(result.status, 'Completed', JSON.stringify(result.progress.errors));
+    // Every selected object exists in the target, carrying the migration id.
+    const expected = await inventory(source, app.namespaces);
+    const actual = await inventory(target, app.namespaces);
+    assert.deepEqual(actual, expected);
+    assert.ok(expected.length >= 12, `the sample app is too small: ${expected.length}`);
+    const cm = await target.makeApiClient(k8s.CoreV1Api).readNamespacedConfigMap({ namespace: app.webNamespace, name: 'web-config' });
+    assert.equal(cm.metadata?.labels?.[MIGRATION_ID_LABEL], migrationId);
+    // Deployments are Available in the target.
+    await waitAvailable(target, app.workloads, 1000);
+    // All traffic is on the target, read back from HAProxy itself.
+    assert.equal(await router.getWeight(), 100);
+    assert.equal(result.progress.routes[0]!.weight, 100);
+    // Not one request failed; both clusters served some.
+    assert.equal(traffic.failed, 0, `failed requests: ${traffic.failures.join('; ')}`);
+    assert.ok((traffic.byCluster.source ?? 0) > 0, 'the source served nothing');
+    assert.ok((traffic.byCluster.target ?? 0) > 0, 'the target served nothing');
+    console.log(`load: ${traffic.requests} requests, ${JSON.stringify(traffic.byCluster)}, failed ${traffic.failed}`);
+  });
+});
