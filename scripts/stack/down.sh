@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stops what scripts/stack/up.sh started, by the PIDs it recorded, and nothing else.
-# --purge also deletes the stack's state (clusters, Temporal database, S3 data) under .stack/.
+# The kwok clusters are deleted (up.sh creates them anew in seconds); --purge also deletes the rest of the
+# stack's state under .stack/ (Temporal database, S3 data).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -21,14 +22,11 @@ for pidfile in "$STATE_DIR"/pids/*.pid; do
 done
 
 export KWOK_WORKDIR="$STATE_DIR/kwok" PATH="$K8S_DIR/bin:$KWOK_DIR/bin:$PATH"
+# Clusters are deleted either way: kwok clusters do not survive a stop well, and up.sh makes new ones in
+# seconds. Temporal's database and the S3 data are kept unless --purge.
 for name in source target; do
   [[ -d "$KWOK_WORKDIR/clusters/kf-$name" ]] || continue
-  if $purge; then
-    kwokctl --name "kf-$name" delete cluster --kubeconfig "$STATE_DIR/kwok/merged-kubeconfig.yaml" >/dev/null 2>&1 || true
-    log "cluster $name: deleted"
-  else
-    kwokctl --name "kf-$name" stop cluster >/dev/null 2>&1 || true
-    log "cluster $name: stopped (state kept; up.sh starts it again)"
-  fi
+  kwokctl --name "kf-$name" delete cluster --kubeconfig "$STATE_DIR/kwok/merged-kubeconfig.yaml" >/dev/null 2>&1 || true
+  log "cluster $name: deleted"
 done
 if $purge; then rm -rf "$STATE_DIR"; log "state removed: $STATE_DIR"; fi

@@ -65,6 +65,7 @@ options:
   bindAddress: 127.0.0.1
   disableQPSLimits: true
 EOF
+clusters_created=false
 kubeconfig_of() { echo "$KWOK_WORKDIR/clusters/kf-$1/kubeconfig.yaml"; }
 cluster_up() { # <name> <apiserver port>
   local name="$1" port="$2" kc
@@ -73,12 +74,13 @@ cluster_up() { # <name> <apiserver port>
     log "cluster $name: already running (https://127.0.0.1:$port)"; return
   fi
   if [[ -d "$KWOK_WORKDIR/clusters/kf-$name" ]]; then
-    log "cluster $name: starting the existing cluster again"
-    kwokctl --name "kf-$name" start cluster --wait 3m >"$LOGS/kwokctl-$name.log" 2>&1 ||
-      { tail -20 "$LOGS/kwokctl-$name.log" >&2; die "cluster $name did not start; see $LOGS/kwokctl-$name.log"; }
-    return
+    # A stopped kwok cluster restarted with `kwokctl start` comes back with a kwok controller that no
+    # longer runs pods; a new cluster takes about ten seconds, so a stopped one is made anew.
+    log "cluster $name: not answering; deleting and creating it anew"
+    kwokctl --name "kf-$name" delete cluster --kubeconfig "$STATE_DIR/kwok/merged-kubeconfig.yaml" >>"$LOGS/kwokctl-$name.log" 2>&1 || true
   fi
   require_port "$port" "the $name API server"
+  clusters_created=true
   log "cluster $name: creating (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok)"
   kwokctl --name "kf-$name" --config "$STATE_DIR/kwok/kwokctl.yaml" create cluster --runtime binary \
     --kube-apiserver-port "$port" --kubeconfig "$STATE_DIR/kwok/merged-kubeconfig.yaml" \
@@ -107,6 +109,10 @@ log "Gateway API $GATEWAY_API_VERSION CRDs applied to both clusters"
 [[ -d "$REPO_DIR/node_modules" ]] || (cd "$REPO_DIR" && npm ci --no-audit --no-fund >"$LOGS/npm-ci.log" 2>&1) ||
   die "npm ci failed; see $LOGS/npm-ci.log"
 edge_up() { # <cluster> <port>
+  if pid_alive "$PIDS/edge-$1.pid" && $clusters_created; then
+    # It watches a cluster that was just made anew (new certificates): start it again.
+    kill -TERM "$(cat "$PIDS/edge-$1.pid")"; sleep 1; rm -f "$PIDS/edge-$1.pid"
+  fi
   if pid_alive "$PIDS/edge-$1.pid"; then log "edge-$1: already running"; return; fi
   require_port "$2" "the $1 edge"
   start_bg "edge-$1" node --import tsx "$REPO_DIR/src/dev/cluster-edge.ts" --cluster "$1" \

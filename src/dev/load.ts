@@ -41,6 +41,7 @@ export function startLoad(url: string, { concurrency = 4, maxSeconds = 600 } = {
   const loops = Promise.all(Array.from({ length: concurrency }, loop));
   return {
     report,
+    startedAt: started,
     async stop(): Promise<LoadReport> {
       stopping = true;
       await loops;

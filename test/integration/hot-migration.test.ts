@@ -14,6 +14,7 @@ import { loadWorkerConfig, type WorkerConfig } from '../../src/config/worker-con
 import { deleteNamespaces, seedSampleApp, waitAvailable, type SampleApp } from '../../src/dev/sample-app.js';
 import { startLoad } from '../../src/dev/load.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
+import type { MigrationProgress } from '../../src/workflows/messages.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
 import { createWorker } from '../../src/worker.js';
 import { stackEnv } from '../support/stack.js';
@@ -119,5 +120,55 @@ describe('hot migration on the local stack', () => {
     assert.ok((traffic.byCluster.source ?? 0) > 0, 'the source served nothing');
     assert.ok((traffic.byCluster.target ?? 0) > 0, 'the target served nothing');
     console.log(`load: ${traffic.requests} requests, ${JSON.stringify(traffic.byCluster)}, failed ${traffic.failed}`);
+  });
+
+  it('pauses, resumes and rolls back mid-way: traffic returns to the source at once', async () => {
+    await router.setWeight(0);
+    const migrationId = `${run}-rollback`;
+    const request: MigrationRequestInput = {
+      source: { cluster: 'source' },
+      target: { cluster: 'target' },
+      storage: { bucket: 'kubeferry', prefix: `test/${run}` },
+      namespaces: { include: [`${run}-*`] },
+      routes: [{ name: 'web', router: 'haproxy', ...webRoute, workloads: [`${app.webNamespace}/web`] }],
+      traffic: { steps: [20, 50, 100], stepInterval: '3s' },
+      readiness: { pollInterval: '1s', timeout: '2m' },
+    };
+    const load = startLoad(`${env.HAPROXY_URL}/${app.webNamespace}/web/`, { concurrency: 4, maxSeconds: 180 });
+    const handle = await startMigration(client, config.temporal.taskQueue, migrationId, request);
+    const progress = () => handle.query<MigrationProgress>('progress');
+    const until = async (check: (p: MigrationProgress) => boolean, what: string) => {
+      const deadline = Date.now() + 60_000;
+      for (let p = await progress(); !check(p); p = await progress()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(p)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
+    await until((p) => p.routes[0]!.weight === 20, 'the first step');
+    await handle.signal('pause');
+    await until((p) => p.paused, 'the pause');
+    // Two step intervals pass while paused: the weight must stay at 20.
+    await new Promise((r) => setTimeout(r, 6000));
+    assert.equal((await progress()).routes[0]!.weight, 20);
+    assert.equal(await router.getWeight(), 20);
+    await handle.signal('resume');
+    await until((p) => p.routes[0]!.weight === 50, 'the second step after resume');
+
+    const rollbackAt = Date.now();
+    await handle.signal('rollback', { reason: 'integration test' });
+    const result = await handle.result();
+    const rolledBackIn = Date.now() - rollbackAt;
+    await new Promise((r) => setTimeout(r, 1000));
+    const traffic = await load.stop();
+
+    assert.equal(result.status, 'RolledBack');
+    assert.equal(await router.getWeight(), 0);
+    assert.equal(traffic.failed, 0, `failed requests: ${traffic.failures.join('; ')}`);
+    // Once the rollback completed, every answer came from the source.
+    const sinceDone = rollbackAt - load.startedAt + rolledBackIn + 100;
+    const late = traffic.timeline.filter(([t]) => t > sinceDone);
+    assert.ok(late.length > 0, 'no requests after the rollback');
+    assert.deepEqual([...new Set(late.map(([, c]) => c))], ['source']);
   });
 });
