@@ -1,12 +1,11 @@
 // The demo: migrates a sample app from the local "source" cluster to "target" under live HTTP load
 // through HAProxy, printing progress, then a summary. Run by `npm run demo` once the stack is up.
-import fs from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { formatProgress, getProgress, startMigration } from '../client.js';
-import { loadWorkerConfig } from '../config/worker-config.js';
+import { loadWorkerConfig, readEnvFile } from '../config/worker-config.js';
 import { formatDuration } from '../domain/duration.js';
 import { HaproxyRouter } from '../routers/haproxy.js';
 import { createWorker } from '../worker.js';
@@ -14,10 +13,7 @@ import { startLoad } from './load.js';
 import { deleteNamespaces, seedSampleApp, waitAvailable } from './sample-app.js';
 
 const stackDir = process.env.KUBEFERRY_STATE ?? path.resolve(import.meta.dirname, '../../.stack');
-const env = Object.fromEntries(
-  fs.readFileSync(path.join(stackDir, 'stack.env'), 'utf8').split('\n')
-    .map((l) => /^([A-Z0-9_]+)=(.*)$/.exec(l)).filter((m) => m !== null).map((m) => [m[1], m[2]]),
-) as Record<string, string>;
+const env = readEnvFile(path.join(stackDir, 'stack.env'));
 
 const kubeconfig = (file: string) => {
   const kc = new k8s.KubeConfig();

@@ -81,18 +81,23 @@ async function inventory(kc: k8s.KubeConfig, namespaces: string[]): Promise<stri
   return names.sort();
 }
 
+/** Migrates this run's namespaces, with the web route on HAProxy, in steps of 20, 50, 100 %. */
+function requestFor(stepInterval: string): MigrationRequestInput {
+  return {
+    source: { cluster: 'source' },
+    target: { cluster: 'target' },
+    storage: { bucket: 'kubeferry', prefix: `test/${run}` },
+    namespaces: { include: [`${run}-*`] },
+    routes: [{ name: 'web', router: 'haproxy', ...webRoute, workloads: [`${app.webNamespace}/web`] }],
+    traffic: { steps: [20, 50, 100], stepInterval },
+    readiness: { pollInterval: '1s', timeout: '2m' },
+  };
+}
+
 describe('hot migration on the local stack', () => {
   it('migrates a sample app under HTTP load through HAProxy without a failed request', async () => {
     const migrationId = `${run}-migrate`;
-    const request: MigrationRequestInput = {
-      source: { cluster: 'source' },
-      target: { cluster: 'target' },
-      storage: { bucket: 'kubeferry', prefix: `test/${run}` },
-      namespaces: { include: [`${run}-*`] },
-      routes: [{ name: 'web', router: 'haproxy', ...webRoute, workloads: [`${app.webNamespace}/web`] }],
-      traffic: { steps: [20, 50, 100], stepInterval: '2s' },
-      readiness: { pollInterval: '1s', timeout: '2m' },
-    };
+    const request = requestFor('2s');
 
     const load = startLoad(`${env.HAPROXY_URL}/${app.webNamespace}/web/`, { concurrency: 4, maxSeconds: 180 });
     await new Promise((r) => setTimeout(r, 500));
@@ -125,15 +130,7 @@ describe('hot migration on the local stack', () => {
   it('pauses, resumes and rolls back mid-way: traffic returns to the source at once', async () => {
     await router.setWeight(0);
     const migrationId = `${run}-rollback`;
-    const request: MigrationRequestInput = {
-      source: { cluster: 'source' },
-      target: { cluster: 'target' },
-      storage: { bucket: 'kubeferry', prefix: `test/${run}` },
-      namespaces: { include: [`${run}-*`] },
-      routes: [{ name: 'web', router: 'haproxy', ...webRoute, workloads: [`${app.webNamespace}/web`] }],
-      traffic: { steps: [20, 50, 100], stepInterval: '3s' },
-      readiness: { pollInterval: '1s', timeout: '2m' },
-    };
+    const request = requestFor('3s');
     const load = startLoad(`${env.HAPROXY_URL}/${app.webNamespace}/web/`, { concurrency: 4, maxSeconds: 180 });
     const handle = await startMigration(client, config.temporal.taskQueue, migrationId, request);
     const progress = () => handle.query<MigrationProgress>('progress');

@@ -2,17 +2,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readEnvFile } from '../../src/config/worker-config.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 
-function readEnv(file: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
-}
 
 /** The settings scripts/stack/up.sh wrote; throws with what to do when the stack was never started. */
 export function stackEnv(): Record<string, string> {
@@ -21,14 +14,14 @@ export function stackEnv(): Record<string, string> {
   if (!fs.existsSync(file)) {
     throw new Error(`the local stack is not up (${file} is missing): run 'npm run stack:up' first, or 'npm test' which starts it`);
   }
-  return readEnv(file);
+  return readEnvFile(file);
 }
 
 /** The time-skipping test server binary installed by scripts/stack/install.sh. */
 export function timeSkippingServerPath(): string {
   const fromEnv = process.env.TEMPORAL_TEST_SERVER;
   if (fromEnv) return fromEnv;
-  const versions = readEnv(path.join(repoRoot, 'scripts/stack/versions.env'));
+  const versions = readEnvFile(path.join(repoRoot, 'scripts/stack/versions.env'));
   const cache = process.env.KUBEFERRY_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'kubeferry');
   const exe = path.join(cache, `temporal-test-server-${versions.TEMPORAL_TEST_SERVER_PY_VERSION}`, 'bin', 'temporal-test-server');
   if (!fs.existsSync(exe)) {

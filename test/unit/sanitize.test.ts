@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { leaveOutReason } from '../../src/activities/backup.js';
+import { MIGRATION_ID_LABEL } from '../../src/activities/labels.js';
+import { sanitize } from '../../src/activities/sanitize/index.js';
+import { HaproxyRouter } from '../../src/routers/haproxy.js';
+
+const ctx = { migrationId: 'm-1' };
+
+describe('sanitizing', () => {
+  it('strips server-set metadata and status, keeps what the user wrote, labels with the migration id', () => {
+    const out = sanitize({
+      apiVersion: 'v1', kind: 'ConfigMap',
+      metadata: {
+        name: 'c', namespace: 'n', uid: 'u', resourceVersion: '9', generation: 2, creationTimestamp: new Date(),
+        managedFields: [{ manager: 'kubectl' }], selfLink: '/x', ownerReferences: [{ apiVersion: 'v1', kind: 'X', name: 'o', uid: 'p' }],
+        labels: { app: 'a' }, annotations: { note: 'kept' },
+      },
+      status: { phase: 'x' },
+      data: { k: 'v' },
+    } as never, ctx) as unknown as Record<string, unknown>;
+    assert.deepEqual(out.metadata, { name: 'c', namespace: 'n', labels: { app: 'a', [MIGRATION_ID_LABEL]: 'm-1' }, annotations: { note: 'kept' } });
+    assert.equal(out.status, undefined);
+    assert.deepEqual(out.data, { k: 'v' });
+  });
+
+  it('lets the target allocate Service cluster IPs and node ports, but keeps headless Services headless', () => {
+    const svc = (clusterIP: string) => sanitize({
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 's' },
+      spec: { clusterIP, clusterIPs: [clusterIP], type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] },
+    } as never, ctx) as unknown as { spec: Record<string, unknown> };
+    assert.deepEqual(svc('10.0.0.7').spec, { type: 'NodePort', ports: [{ port: 80 }] });
+    assert.equal(svc('None').spec.clusterIP, 'None');
+  });
+
+  it('drops the Deployment revision annotation', () => {
+    const d = sanitize({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', annotations: { 'deployment.kubernetes.io/revision': '7', keep: 'y' } } }, ctx);
+    assert.deepEqual(d.metadata?.annotations, { keep: 'y' });
+  });
+
+  it('does not change the object it was given', () => {
+    const original = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', uid: 'u' } };
+    sanitize(original, ctx);
+    assert.equal(original.metadata.uid, 'u');
+  });
+});
+
+describe('left out of a backup', () => {
+  it('names why', () => {
+    assert.match(leaveOutReason({ kind: 'ServiceAccount', metadata: { name: 'default' } })!, /default ServiceAccount/);
+    assert.match(leaveOutReason({ kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt' } })!, /kube-root-ca/);
+    assert.match(leaveOutReason({ kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name: 't' } })!, /token/);
+    assert.equal(leaveOutReason({ kind: 'Secret', type: 'Opaque', metadata: { name: 't' } }), undefined);
+  });
+});
+
+describe('HAProxy router', () => {
+  it('refuses names that could inject a command on the admin socket', () => {
+    assert.throws(() => new HaproxyRouter({ socket: '/x' }, { backend: 'web\nshutdown sessions', sourceServer: 's', targetServer: 't' }), /invalid HAProxy name/);
+  });
+});
