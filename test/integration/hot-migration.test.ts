@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { leaveOutReason } from '../../src/activities/backup.js';
 import { MIGRATION_ID_LABEL } from '../../src/activities/labels.js';
 import { startMigration } from '../../src/client.js';
@@ -17,6 +17,7 @@ import type { MigrationRequestInput } from '../../src/domain/request.js';
 import type { MigrationProgress } from '../../src/workflows/messages.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
 import { createWorker } from '../../src/worker.js';
+import { quietRuntime } from '../support/runtime.js';
 import { stackEnv } from '../support/stack.js';
 
 const env = stackEnv();
@@ -39,7 +40,7 @@ function kubeconfig(file: string): k8s.KubeConfig {
 }
 
 before(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  quietRuntime();
   config = loadWorkerConfig(env.KUBEFERRY_CONFIG);
   config.temporal.taskQueue = `kubeferry-${run}`;
   source = kubeconfig(env.SOURCE_KUBECONFIG!);

@@ -6,11 +6,12 @@ import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { MigrationActivities, ReadinessReport } from '../../src/activities/contract.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { workflowsPath } from '../../src/worker.js';
 import type { MigrationProgress } from '../../src/workflows/messages.js';
+import { quietRuntime } from '../support/runtime.js';
 import { timeSkippingServerPath } from '../support/stack.js';
 
 const request: MigrationRequestInput = {
@@ -38,7 +39,7 @@ let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 
 before(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  quietRuntime();
   bundle = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never });
 });
 // A server per test: the test server's clock and its time-skipping locks stay with the test that moved them.
