@@ -35,6 +35,10 @@ if [[ ! -f "$STATE_DIR/s3-credentials.env" ]]; then
   umask 022
 fi
 set -a; source "$STATE_DIR/s3-credentials.env"; set +a
+# The key that encrypts Secret archives in S3 (AES-256-GCM); it stays on the worker's side.
+if [[ ! -f "$STATE_DIR/backup-key" ]]; then
+  (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$STATE_DIR/backup-key")
+fi
 
 # --- Temporal dev server with Web UI ---------------------------------------------------------
 SEARCH_ATTRIBUTES=(MigrationId=Keyword MigrationPhase=Keyword TrafficWeight=Int ReadyPercent=Int
@@ -202,5 +206,7 @@ storage:
 routers:
   haproxy:
     adminSocket: $STATE_DIR/haproxy/admin.sock
+backupEncryption:
+  keyFile: $STATE_DIR/backup-key
 EOF
 log "stack is up. Web UI: http://127.0.0.1:$TEMPORAL_UI_PORT  settings: $STATE_DIR/stack.env"

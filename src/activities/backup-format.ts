@@ -1,6 +1,7 @@
 // The backup format in S3 (version 1):
 //   <prefix>/backups/<backupId>/manifest.json               written last: a backup without it is unfinished
 //   <prefix>/backups/<backupId>/resources/<resource>.ndjson.gz   one JSON object per line, gzip
+//   <prefix>/backups/<backupId>/resources/secrets.ndjson.gz.enc  the same, then AES-256-GCM (archive-crypto.ts)
 // The manifest lists every archive with its size and sha256, checked before a restore writes anything.
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -16,6 +17,8 @@ export interface ArchiveEntry {
   count: number;
   size: number;
   sha256: string;
+  /** Set when the archive is encrypted client-side; the key never leaves the worker. */
+  encryption?: { algorithm: 'AES-256-GCM'; keyId: string };
 }
 
 export interface BackupManifest {
@@ -37,8 +40,11 @@ export interface BackupManifest {
 
 export const backupRoot = (prefix: string, backupId: string) => `${prefix.replace(/\/+$/, '')}/backups/${backupId}`;
 export const manifestKey = (prefix: string, backupId: string) => `${backupRoot(prefix, backupId)}/manifest.json`;
-export const archiveKey = (prefix: string, backupId: string, resource: string) =>
-  `${backupRoot(prefix, backupId)}/resources/${resource}.ndjson.gz`;
+export const archiveKey = (prefix: string, backupId: string, resource: string, encrypted = false) =>
+  `${backupRoot(prefix, backupId)}/resources/${resource}.ndjson.gz${encrypted ? '.enc' : ''}`;
+
+/** Archives of these resources hold secret material and are always encrypted. */
+export const ENCRYPTED_RESOURCES: ReadonlySet<string> = new Set(['secrets']);
 
 export function encodeArchive(objects: readonly KubernetesObject[]): Buffer {
   return gzipSync(Buffer.from(objects.map((o) => JSON.stringify(o)).join('\n') + (objects.length ? '\n' : '')));

@@ -5,12 +5,14 @@ import { selectNamespaces } from '../domain/request.js';
 import type { BackupInput, BackupSummary, DescribeBackupInput } from './contract.js';
 import {
   FORMAT_VERSION,
+  ENCRYPTED_RESOURCES,
   archiveKey,
   encodeArchive,
   manifestKey,
   type ArchiveEntry,
   type BackupManifest,
 } from './backup-format.js';
+import { encrypt, type ArchiveKey } from './archive-crypto.js';
 import type { Cluster, ClusterRegistry } from './clusters.js';
 import type { ObjectStore } from './object-store.js';
 import { NAMESPACES, RESOURCE_TYPES, type ResourceTypeInfo } from './resource-types.js';
@@ -38,7 +40,12 @@ export async function listAll(cluster: Cluster, type: ResourceTypeInfo, namespac
   return items;
 }
 
-export async function backupResources(clusters: ClusterRegistry, store: ObjectStore, input: BackupInput): Promise<BackupSummary> {
+export async function backupResources(
+  clusters: ClusterRegistry,
+  store: ObjectStore,
+  encryptionKey: ArchiveKey | undefined,
+  input: BackupInput,
+): Promise<BackupSummary> {
   const { bucket, prefix } = input.storage;
   const startedAt = new Date().toISOString();
   if (await store.exists(bucket, manifestKey(prefix, input.backupId))) {
@@ -67,9 +74,21 @@ export async function backupResources(clusters: ClusterRegistry, store: ObjectSt
   const workloads: string[] = [];
   const writeArchive = async (type: ResourceTypeInfo, objects: KubernetesObject[]) => {
     if (objects.length === 0) return;
-    const key = archiveKey(prefix, input.backupId, type.resource);
-    const { size, sha256 } = await store.put(bucket, key, encodeArchive(objects), 'application/gzip');
-    archives.push({ resource: type.resource, apiVersion: type.apiVersion, kind: type.kind, key, count: objects.length, size, sha256 });
+    const secret = ENCRYPTED_RESOURCES.has(type.resource);
+    if (secret && !encryptionKey) {
+      throw ApplicationFailure.nonRetryable(
+        `${objects.length} ${type.resource} are selected, but this worker has no backup encryption key, and Secrets are never ` +
+          `stored in plain text. Set backupEncryption.keyFile in the worker config (64 hex characters), or leave ${type.resource} out of resources.include.`,
+        'EncryptionKeyMissing',
+      );
+    }
+    const key = archiveKey(prefix, input.backupId, type.resource, secret);
+    const body = secret ? encrypt(encodeArchive(objects), encryptionKey!) : encodeArchive(objects);
+    const { size, sha256 } = await store.put(bucket, key, body, 'application/octet-stream');
+    archives.push({
+      resource: type.resource, apiVersion: type.apiVersion, kind: type.kind, key, count: objects.length, size, sha256,
+      ...(secret ? { encryption: { algorithm: 'AES-256-GCM' as const, keyId: encryptionKey!.id } } : {}),
+    });
   };
 
   await writeArchive(NAMESPACES, namespaceList.filter((ns) => namespaces.includes(ns.metadata!.name!)));

@@ -1,6 +1,7 @@
 // The activities, bound to the worker's dependencies (clusters, object store, router endpoints), so tests
 // can build them against any stack.
 import type { WorkerConfig } from '../config/worker-config.js';
+import { loadArchiveKey, type ArchiveKey } from './archive-crypto.js';
 import { backupResources, readManifest, summarize } from './backup.js';
 import { ClusterRegistry } from './clusters.js';
 import { checkConnectivity } from './connectivity.js';
@@ -14,18 +15,25 @@ export interface ActivityDeps {
   clusters: ClusterRegistry;
   store: ObjectStore;
   routers: WorkerConfig['routers'];
+  /** Encrypts archives holding Secrets; without it, backing up Secrets is refused. */
+  encryptionKey?: ArchiveKey;
 }
 
 export function depsFromConfig(config: WorkerConfig): ActivityDeps {
-  return { clusters: new ClusterRegistry(config.clusters), store: new ObjectStore(config.storage), routers: config.routers };
+  return {
+    clusters: new ClusterRegistry(config.clusters),
+    store: new ObjectStore(config.storage),
+    routers: config.routers,
+    ...(config.backupEncryption?.keyFile ? { encryptionKey: loadArchiveKey(config.backupEncryption.keyFile) } : {}),
+  };
 }
 
-export function createActivities({ clusters, store, routers }: ActivityDeps): MigrationActivities {
+export function createActivities({ clusters, store, routers, encryptionKey }: ActivityDeps): MigrationActivities {
   return {
     checkConnectivity: (input) => checkConnectivity(clusters, store, input),
-    backupResources: (input) => backupResources(clusters, store, input),
+    backupResources: (input) => backupResources(clusters, store, encryptionKey, input),
     describeBackup: async (input) => summarize(await readManifest(store, input)),
-    restoreWave: (input) => restoreWave(clusters, store, input),
+    restoreWave: (input) => restoreWave(clusters, store, encryptionKey, input),
     checkReadiness: (input) => checkReadiness(clusters, store, input),
     setRouteWeight: (input) => setRouteWeight(routers, input),
   };

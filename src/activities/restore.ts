@@ -2,6 +2,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import type { RestoreWaveInput, RestoreWaveResult } from './contract.js';
+import { decrypt, type ArchiveKey } from './archive-crypto.js';
 import { decodeArchive } from './backup-format.js';
 import { readManifest } from './backup.js';
 import { apiMessage, apiStatus, type ClusterRegistry } from './clusters.js';
@@ -11,7 +12,12 @@ import { sanitize } from './sanitize/index.js';
 const CONCURRENCY = 16;
 const MAX_REPORTED_ERRORS = 20;
 
-export async function restoreWave(clusters: ClusterRegistry, store: ObjectStore, input: RestoreWaveInput): Promise<RestoreWaveResult> {
+export async function restoreWave(
+  clusters: ClusterRegistry,
+  store: ObjectStore,
+  encryptionKey: ArchiveKey | undefined,
+  input: RestoreWaveInput,
+): Promise<RestoreWaveResult> {
   const manifest = await readManifest(store, input);
   const target = clusters.get(input.target);
   const archives = manifest.archives.filter((a) => input.kinds.includes(a.kind));
@@ -29,7 +35,7 @@ export async function restoreWave(clusters: ClusterRegistry, store: ObjectStore,
         'CorruptBackup',
       );
     }
-    objects.push(...decodeArchive(data));
+    objects.push(...decodeArchive(archive.encryption ? decryptArchive(data, archive.key, encryptionKey) : data));
   }
 
   const result: RestoreWaveResult = { wave: input.wave, created: 0, skipped: 0, failed: 0, errors: [] };
@@ -54,6 +60,17 @@ export async function restoreWave(clusters: ClusterRegistry, store: ObjectStore,
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
   return result;
+}
+
+function decryptArchive(data: Buffer, key: string, encryptionKey: ArchiveKey | undefined): Buffer {
+  if (!encryptionKey) {
+    throw ApplicationFailure.nonRetryable(`archive ${key} is encrypted, but this worker has no backup encryption key (backupEncryption.keyFile)`, 'EncryptionKeyMissing');
+  }
+  try {
+    return decrypt(data, encryptionKey);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(`archive ${key} cannot be decrypted: ${(err as Error).message}`, 'CorruptBackup');
+  }
 }
 
 /** Retries what the API server asks to be retried (429, 5xx) with backoff; anything else is final. */

@@ -23,6 +23,8 @@ export interface WorkerConfig {
   clusters: Record<string, ClusterConfig>;
   storage: StorageConfig;
   routers: { haproxy?: { adminSocket?: string; adminAddress?: string } };
+  /** Key file for client-side encryption of Secret archives (64 hex characters). */
+  backupEncryption?: { keyFile: string };
   temporal: { address: string; namespace: string; taskQueue: string };
 }
 
@@ -56,6 +58,7 @@ export function loadWorkerConfig(file = defaultConfigPath()): WorkerConfig {
       ...(storage.credentialsFile ? { credentialsFile: path.resolve(dir, storage.credentialsFile) } : {}),
     },
     routers: raw.routers ?? {},
+    ...(raw.backupEncryption?.keyFile ? { backupEncryption: { keyFile: path.resolve(dir, raw.backupEncryption.keyFile) } } : {}),
     temporal: {
       address: process.env.TEMPORAL_ADDRESS ?? raw.temporal?.address ?? '127.0.0.1:7233',
       namespace: process.env.TEMPORAL_NAMESPACE ?? raw.temporal?.namespace ?? 'default',

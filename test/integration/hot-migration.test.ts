@@ -3,12 +3,14 @@
 // the HAProxy target weight ends at 100, and not one request fails.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { leaveOutReason } from '../../src/activities/backup.js';
 import { MIGRATION_ID_LABEL } from '../../src/activities/labels.js';
+import { ObjectStore } from '../../src/activities/object-store.js';
 import { startMigration } from '../../src/client.js';
 import { loadWorkerConfig, type WorkerConfig } from '../../src/config/worker-config.js';
 import { deleteNamespaces, seedSampleApp, waitAvailable, type SampleApp } from '../../src/dev/sample-app.js';
@@ -125,6 +127,18 @@ describe('hot migration on the local stack', () => {
     assert.equal(traffic.failed, 0, `failed requests: ${traffic.failures.join('; ')}`);
     assert.ok((traffic.byCluster.source ?? 0) > 0, 'the source served nothing');
     assert.ok((traffic.byCluster.target ?? 0) > 0, 'the target served nothing');
+    // Secret values never appear in the raw S3 objects, neither as written nor base64-encoded.
+    const store = new ObjectStore(config.storage);
+    const keys = await store.list('kubeferry', `test/${run}/`);
+    assert.ok(keys.some((k) => k.endsWith('secrets.ndjson.gz.enc')), `no encrypted Secret archive among ${keys.join(', ')}`);
+    const secretValue = `s3cr3t-web-${app.webNamespace}`;
+    for (const key of keys) {
+      const raw = (await store.get('kubeferry', key))!;
+      const readable = key.endsWith('.gz') ? gunzipSync(raw) : raw;
+      for (const form of [secretValue, Buffer.from(secretValue).toString('base64')]) {
+        assert.equal(readable.includes(form), false, `${key} reveals a Secret value`);
+      }
+    }
     console.log(`load: ${traffic.requests} requests, ${JSON.stringify(traffic.byCluster)}, failed ${traffic.failed}`);
   });
 
