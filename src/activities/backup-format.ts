@@ -35,6 +35,8 @@ export interface BackupManifest {
   archives: ArchiveEntry[];
   /** Workloads (namespace/name of Deployments) whose readiness makes the grayscale ratio. */
   workloads: string[];
+  /** The Services (namespace/name) whose selector matches each workload's pods: traffic needs their endpoints. */
+  workloadServices: Record<string, string[]>;
   leftOut: Record<string, number>;
 }
 

@@ -1,5 +1,5 @@
 // Backup: list the selected objects of the source, page by page, and write them to S3 grouped by type.
-import { VersionApi, type KubernetesObject } from '@kubernetes/client-node';
+import { VersionApi, type KubernetesObject, type V1Deployment, type V1Service } from '@kubernetes/client-node';
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import { selectNamespaces } from '../domain/request.js';
 import type { BackupInput, BackupSummary, DescribeBackupInput } from './contract.js';
@@ -72,6 +72,9 @@ export async function backupResources(
   const leftOut: Record<string, number> = {};
   const archives: ArchiveEntry[] = [];
   const workloads: string[] = [];
+  // Selectors and pod labels only (not objects), to link each workload to the Services that reach it.
+  const serviceSelectors: { ref: string; namespace: string; selector: Record<string, string> }[] = [];
+  const podLabels = new Map<string, Record<string, string>>();
   const writeArchive = async (type: ResourceTypeInfo, objects: KubernetesObject[]) => {
     if (objects.length === 0) return;
     const secret = ENCRYPTED_RESOURCES.has(type.resource);
@@ -105,7 +108,13 @@ export async function backupResources(
         }
         if (obj.metadata) delete obj.metadata.managedFields;
         kept.push(obj);
-        if (type.kind === 'Deployment') workloads.push(`${namespace}/${obj.metadata!.name}`);
+        const ref = `${namespace}/${obj.metadata!.name}`;
+        if (type.kind === 'Deployment') {
+          workloads.push(ref);
+          podLabels.set(ref, (obj as V1Deployment).spec?.template.metadata?.labels ?? {});
+        }
+        const selector = type.kind === 'Service' ? (obj as V1Service).spec?.selector : undefined;
+        if (selector && Object.keys(selector).length) serviceSelectors.push({ ref, namespace, selector });
       }
       heartbeat({ resource, namespace });
     }
@@ -125,6 +134,9 @@ export async function backupResources(
     kinds: archives.map((a) => ({ kind: a.kind, count: a.count })),
     archives,
     workloads,
+    workloadServices: Object.fromEntries(workloads.map((w) => [w, serviceSelectors
+      .filter((s) => w.startsWith(`${s.namespace}/`) && Object.entries(s.selector).every(([k, v]) => podLabels.get(w)?.[k] === v))
+      .map((s) => s.ref)])),
     leftOut,
   };
   // The manifest goes last: its presence is what makes the backup complete.

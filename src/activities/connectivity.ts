@@ -37,7 +37,7 @@ const READ = ['list', 'get'];
 const SOURCE_NEEDS = ['namespaces', 'configmaps', 'secrets', 'serviceaccounts', 'services'].flatMap((r) => READ.map((v) => [v, '', r] as [string, string, string]))
   .concat(READ.map((v) => [v, 'apps', 'deployments'] as [string, string, string]));
 const TARGET_NEEDS = ['namespaces', 'configmaps', 'secrets', 'serviceaccounts', 'services'].map((r) => ['create', '', r] as [string, string, string])
-  .concat([['create', 'apps', 'deployments'], ['get', 'apps', 'deployments']]);
+  .concat([['create', 'apps', 'deployments'], ['get', 'apps', 'deployments'], ['list', 'discovery.k8s.io', 'endpointslices']]);
 
 export async function checkConnectivity(clusters: ClusterRegistry, store: ObjectStore, input: ConnectivityInput): Promise<ConnectivityReport> {
   const report: ConnectivityReport = { storage: { bucket: input.storage.bucket, roundTripMs: 0 } };

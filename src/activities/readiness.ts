@@ -1,9 +1,12 @@
-// Readiness: how many restored workloads are ready in the target, overall and per route.
-import type { V1Deployment } from '@kubernetes/client-node';
+// Readiness: how many restored workloads are ready in the target, overall and per route. A workload is
+// ready for traffic when its Deployment is, and every Service that selects its pods has a ready endpoint
+// in the target: a Deployment can be Available a moment before its endpoints are published, and an
+// ingress in front of a Service without endpoints answers 503.
+import { DiscoveryV1Api, type V1Deployment } from '@kubernetes/client-node';
 import type { ReadinessCount } from '../domain/progress.js';
 import type { ReadinessInput, ReadinessReport } from './contract.js';
 import { readManifest } from './backup.js';
-import { apiStatus, type ClusterRegistry } from './clusters.js';
+import { apiStatus, type Cluster, type ClusterRegistry } from './clusters.js';
 import type { ObjectStore } from './object-store.js';
 
 /** A Deployment is ready when its controller saw the latest spec and every replica is updated and available. */
@@ -14,6 +17,23 @@ export function deploymentReady(d: V1Deployment): boolean {
   return (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= want;
 }
 
+async function deploymentIsReady(target: Cluster, ref: string): Promise<boolean> {
+  const [namespace, name] = ref.split('/') as [string, string];
+  try {
+    return deploymentReady(await target.apps.readNamespacedDeployment({ namespace, name }));
+  } catch (err) {
+    if (apiStatus(err) === 404) return false;
+    throw err;
+  }
+}
+
+async function serviceHasEndpoints(target: Cluster, ref: string): Promise<boolean> {
+  const [namespace, name] = ref.split('/') as [string, string];
+  const slices = await target.kc.makeApiClient(DiscoveryV1Api)
+    .listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${name}` });
+  return slices.items.some((s) => (s.endpoints ?? []).some((e) => e.conditions?.ready !== false));
+}
+
 export async function checkReadiness(clusters: ClusterRegistry, store: ObjectStore, input: ReadinessInput): Promise<ReadinessReport> {
   const manifest = await readManifest(store, input);
   const target = clusters.get(input.target);
@@ -21,13 +41,9 @@ export async function checkReadiness(clusters: ClusterRegistry, store: ObjectSto
   const ready = new Map<string, boolean>();
   await Promise.all(
     [...wanted].map(async (ref) => {
-      const [namespace, name] = ref.split('/') as [string, string];
-      try {
-        ready.set(ref, deploymentReady(await target.apps.readNamespacedDeployment({ namespace, name })));
-      } catch (err) {
-        if (apiStatus(err) !== 404) throw err;
-        ready.set(ref, false);
-      }
+      const services = manifest.workloadServices?.[ref] ?? [];
+      const checks = await Promise.all([deploymentIsReady(target, ref), ...services.map((s) => serviceHasEndpoints(target, s))]);
+      ready.set(ref, checks.every(Boolean));
     }),
   );
   const count = (refs: string[]): ReadinessCount => ({ ready: refs.filter((r) => ready.get(r)).length, total: refs.length });
