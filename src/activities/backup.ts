@@ -73,7 +73,7 @@ export async function backupResources(
   const archives: ArchiveEntry[] = [];
   const workloads: string[] = [];
   // Selectors and pod labels only (not objects), to link each workload to the Services that reach it.
-  const serviceSelectors: { ref: string; namespace: string; selector: Record<string, string> }[] = [];
+  const serviceSelectors: ServiceSelector[] = [];
   const podLabels = new Map<string, Record<string, string>>();
   const writeArchive = async (type: ResourceTypeInfo, objects: KubernetesObject[]) => {
     if (objects.length === 0) return;
@@ -134,9 +134,7 @@ export async function backupResources(
     kinds: archives.map((a) => ({ kind: a.kind, count: a.count })),
     archives,
     workloads,
-    workloadServices: Object.fromEntries(workloads.map((w) => [w, serviceSelectors
-      .filter((s) => w.startsWith(`${s.namespace}/`) && Object.entries(s.selector).every(([k, v]) => podLabels.get(w)?.[k] === v))
-      .map((s) => s.ref)])),
+    workloadServices: servicesOfWorkloads(workloads, podLabels, serviceSelectors),
     leftOut,
   };
   // The manifest goes last: its presence is what makes the backup complete.
@@ -145,6 +143,23 @@ export async function backupResources(
     throw ApplicationFailure.nonRetryable(`backup "${input.backupId}" was written by someone else meanwhile; not overwritten`, 'BackupExists');
   }
   return summarize(manifest);
+}
+
+export interface ServiceSelector {
+  ref: string;
+  namespace: string;
+  selector: Record<string, string>;
+}
+
+/** For each workload, the Services of its namespace whose selector matches its pod labels. */
+export function servicesOfWorkloads(
+  workloads: string[],
+  podLabels: ReadonlyMap<string, Record<string, string>>,
+  services: readonly ServiceSelector[],
+): Record<string, string[]> {
+  return Object.fromEntries(workloads.map((w) => [w, services
+    .filter((s) => w.startsWith(`${s.namespace}/`) && Object.entries(s.selector).every(([k, v]) => podLabels.get(w)?.[k] === v))
+    .map((s) => s.ref)]));
 }
 
 export async function readManifest(store: ObjectStore, input: DescribeBackupInput): Promise<BackupManifest> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { leaveOutReason } from '../../src/activities/backup.js';
+import { leaveOutReason, servicesOfWorkloads, type ServiceSelector } from '../../src/activities/backup.js';
 import { MIGRATION_ID_LABEL } from '../../src/activities/labels.js';
 import { sanitize } from '../../src/activities/sanitize/index.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
@@ -57,5 +57,21 @@ describe('left out of a backup', () => {
 describe('HAProxy router', () => {
   it('refuses names that could inject a command on the admin socket', () => {
     assert.throws(() => new HaproxyRouter({ socket: '/x' }, { backend: 'web\nshutdown sessions', sourceServer: 's', targetServer: 't' }), /invalid HAProxy name/);
+  });
+});
+
+describe('services of a workload', () => {
+  it('are the Services of its namespace whose selector matches its pod labels', () => {
+    const labels = new Map<string, Record<string, string>>([['shop/web', { app: 'web', tier: 'front' }], ['shop/api', { app: 'api' }]]);
+    const services: ServiceSelector[] = [
+      { ref: 'shop/web', namespace: 'shop', selector: { app: 'web' } },
+      { ref: 'shop/front', namespace: 'shop', selector: { tier: 'front' } },
+      { ref: 'shop/other', namespace: 'shop', selector: { app: 'web', tier: 'back' } },
+      { ref: 'billing/web', namespace: 'billing', selector: { app: 'web' } },
+    ];
+    assert.deepEqual(servicesOfWorkloads(['shop/web', 'shop/api'], labels, services), {
+      'shop/web': ['shop/web', 'shop/front'],
+      'shop/api': [],
+    });
   });
 });
