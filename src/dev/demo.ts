@@ -9,7 +9,7 @@ import { loadWorkerConfig, readEnvFile } from '../config/worker-config.js';
 import { formatDuration } from '../domain/duration.js';
 import { HaproxyRouter } from '../routers/haproxy.js';
 import { createWorker } from '../worker.js';
-import { startLoad } from './load.js';
+import { startLoad, waitServing } from './load.js';
 import { deleteNamespaces, seedSampleApp, waitAvailable } from './sample-app.js';
 
 const stackDir = process.env.KUBEFERRY_STATE ?? path.resolve(import.meta.dirname, '../../.stack');
@@ -46,6 +46,7 @@ async function main() {
   await deleteNamespaces(target, app.namespaces);
   await waitNamespacesGone(target, app.namespaces);
   await router.setWeight(0);
+  await waitServing(`${env.HAPROXY_URL}/shop/web/`);
 
   const worker = await createWorker(config, await NativeConnection.connect({ address: config.temporal.address }));
   const workerRun = worker.run();

@@ -49,3 +49,20 @@ export function startLoad(url: string, { concurrency = 4, maxSeconds = 600 } = {
     },
   };
 }
+
+/** Waits until `url` answers 200 (the app is reachable through the splitter), or fails after `timeoutMs`. */
+export async function waitServing(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      last = `${res.status} ${await res.text()}`;
+      if (res.ok) return;
+    } catch (err) {
+      last = String(err);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs / 1000}s; last answer: ${last}`);
+}

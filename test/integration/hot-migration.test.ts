@@ -14,7 +14,7 @@ import { ObjectStore } from '../../src/activities/object-store.js';
 import { startMigration } from '../../src/client.js';
 import { loadWorkerConfig, type WorkerConfig } from '../../src/config/worker-config.js';
 import { deleteNamespaces, seedSampleApp, waitAvailable, type SampleApp } from '../../src/dev/sample-app.js';
-import { startLoad } from '../../src/dev/load.js';
+import { startLoad, waitServing } from '../../src/dev/load.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import type { MigrationProgress } from '../../src/workflows/messages.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
@@ -54,6 +54,8 @@ before(async () => {
   client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS }) });
   app = await seedSampleApp(source, `${run}-`);
   await waitAvailable(source, app.workloads);
+  // Available Deployments are not yet reachable: wait until the source edge sees their endpoints.
+  await waitServing(`${env.HAPROXY_URL}/${app.webNamespace}/web/`);
 });
 
 after(async () => {
