@@ -208,5 +208,9 @@ routers:
     adminSocket: $STATE_DIR/haproxy/admin.sock
 backupEncryption:
   keyFile: $STATE_DIR/backup-key
+temporal:
+  address: 127.0.0.1:$TEMPORAL_PORT
+  namespace: default
+  taskQueue: kubeferry
 EOF
 log "stack is up. Web UI: http://127.0.0.1:$TEMPORAL_UI_PORT  settings: $STATE_DIR/stack.env"
