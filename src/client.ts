@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import { formatDuration } from './domain/duration.js';
-import { parseMigrationRequest, type MigrationRequestInput } from './domain/request.js';
+import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequestInput } from './domain/request.js';
 import type { MigrationProgress } from './workflows/messages.js';
 import type { migrateCluster } from './workflows/migrate-cluster.js';
 
@@ -36,6 +36,8 @@ export async function startMigration(
   migrationId: string,
   request: MigrationRequestInput,
 ): Promise<WorkflowHandle<typeof migrateCluster>> {
+  const idProblem = migrationIdProblem(migrationId);
+  if (idProblem) throw new InvalidRequestError([`(migration id): ${idProblem}`]);
   parseMigrationRequest(request);
   try {
     return await client.workflow.start<typeof migrateCluster>('migrateCluster', {

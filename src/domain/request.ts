@@ -113,6 +113,14 @@ export class InvalidRequestError extends Error {
   }
 }
 
+/**
+ * The migration id is the workflow id; it becomes the default backup id (an S3 key segment) and a label
+ * value on every restored object, so it must be a DNS label.
+ */
+export function migrationIdProblem(id: string): string | undefined {
+  return ID.test(id) ? undefined : `migration id "${id}" must be lower-case letters, digits and "-", at most 63 characters, starting and ending with a letter or digit`;
+}
+
 /** Validates and fills in defaults, or throws InvalidRequestError listing every problem at once. */
 export function parseMigrationRequest(input: unknown): MigrationRequest {
   const result = migrationRequestSchema.safeParse(input);

@@ -14,7 +14,7 @@ import type { MigrationActivities, ReadinessReport } from '../activities/contrac
 import { parseDuration } from '../domain/duration.js';
 import { planWaves } from '../domain/ordering.js';
 import { readyPercent } from '../domain/progress.js';
-import { InvalidRequestError, parseMigrationRequest, type MigrationRequest, type MigrationRequestInput } from '../domain/request.js';
+import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequest, type MigrationRequestInput } from '../domain/request.js';
 import { allowedWeight } from '../domain/weights.js';
 import {
   pauseSignal,
@@ -81,6 +81,8 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
 
   let request: MigrationRequest;
   try {
+    const idProblem = migrationIdProblem(migrationId);
+    if (idProblem) throw new InvalidRequestError([`(workflow id): ${idProblem}`]);
     request = parseMigrationRequest(input);
   } catch (err) {
     progress.phase = 'failed';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidRequestError, parseMigrationRequest, selectNamespaces } from '../../src/domain/request.js';
+import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, selectNamespaces } from '../../src/domain/request.js';
 
 const valid = {
   source: { cluster: 'source' },
@@ -63,6 +63,13 @@ describe('migration request', () => {
   it('reports every problem at once', () => {
     const problems = problemsOf({ ...valid, storage: { bucket: 'X' }, namespaces: { include: [] } });
     assert.equal(problems.length, 2);
+  });
+});
+
+describe('migration id', () => {
+  it('must be usable as an S3 key segment and a label value', () => {
+    assert.equal(migrationIdProblem('shop-2026-11'), undefined);
+    for (const bad of ['../x', 'a/b', 'Upper', '-x', 'x'.repeat(64), '']) assert.match(migrationIdProblem(bad)!, /lower-case letters/, bad);
   });
 });
 

@@ -58,9 +58,9 @@ async function run(
   hooks: Hooks = {},
   calls: Calls = { weights: [], waves: [] },
   during?: (id: string) => Promise<void>,
+  id = `wf-test-${++counter}`,
 ) {
-  const id = `wf-test-${++counter}`;
-  const taskQueue = `q-${id}`;
+  const taskQueue = `q-${++counter}`;
   let readinessCalls = 0;
   const activities: MigrationActivities = {
     async checkConnectivity() {
@@ -229,6 +229,15 @@ describe('migrateCluster workflow', () => {
     );
     // Held at 50% (the ratio) for the readiness timeout, then everything back to the source.
     assert.deepEqual(calls.weights.map((w) => w.weight), [10, 25, 50, 0]);
+  });
+
+  it('rejects a migration id that cannot be an S3 key segment or a label value', async () => {
+    await assert.rejects(run(request, {}, undefined, undefined, 'Shop/../x'), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure);
+      assert.equal(err.cause.type, 'InvalidRequest');
+      assert.match(err.cause.message, /migration id "Shop\/\.\.\/x" must be lower-case letters/);
+      return true;
+    });
   });
 
   it('rejects a bad request at once, naming the fields, without retries', async () => {
