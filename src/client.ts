@@ -44,11 +44,19 @@ export async function startMigration(
       taskQueue,
       workflowId: migrationId,
       args: [request],
+      staticSummary: staticSummary(request),
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle(migrationId);
     throw err;
   }
+}
+
+/** One line for the Web UI's list of workflows: what moves where. Names only. */
+export function staticSummary(request: MigrationRequestInput): string {
+  const task = request.task ?? 'migrate';
+  const routes = request.routes?.length ? `, routes ${request.routes.map((r) => r.name).join(', ')}` : '';
+  return `${task} ${request.source.cluster} -> ${request.target.cluster}: namespaces ${request.namespaces.include.join(', ')}${routes}`;
 }
 
 export async function getProgress(client: Client, migrationId: string): Promise<MigrationProgress> {

@@ -7,6 +7,7 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -16,6 +17,7 @@ import { planWaves } from '../domain/ordering.js';
 import { readyPercent } from '../domain/progress.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequest, type MigrationRequestInput } from '../domain/request.js';
 import { allowedWeight } from '../domain/weights.js';
+import { renderDetails } from './details.js';
 import {
   pauseSignal,
   progressQuery,
@@ -102,6 +104,7 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
     if (!(progress.rollbackRequested && isCancellation(err))) {
       progress.phase = 'failed';
       progress.errors.push(errorMessage(err));
+      publish(progress);
       // A failure after traffic started moving must not strand requests on a half-moved split.
       if (progress.routes.some((r) => r.weight > 0)) await CancellationScope.nonCancellable(() => rollbackTraffic(request, progress));
       throw err;
@@ -110,9 +113,11 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
   if (progress.rollbackRequested) {
     await CancellationScope.nonCancellable(() => rollbackTraffic(request, progress));
     progress.phase = 'rolled-back';
+    publish(progress);
     return { migrationId, status: 'RolledBack', backupId, progress };
   }
   progress.phase = 'completed';
+  publish(progress);
   return { migrationId, status: 'Completed', backupId, progress };
 }
 
@@ -167,6 +172,7 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
     progress.objects.failed += result.failed;
     progress.errors.push(...result.errors);
     progress.waves.done += 1;
+    publish(progress);
   }
   if (progress.objects.failed > 0) {
     throw ApplicationFailure.nonRetryable(
@@ -249,6 +255,7 @@ async function shiftTraffic(request: MigrationRequest, backupId: string, progres
       }
       await pausableSleep(progress, pollMs);
     }
+    publish(progress);
     log.info('traffic step applied', { step: i + 1, planned, weights: progress.routes.map((r) => `${r.name}=${r.weight}`) });
     if (i < steps.length - 1) {
       progress.step.nextAt = new Date(Date.now() + intervalMs).toISOString();
@@ -288,6 +295,12 @@ async function pausableSleep(progress: MigrationProgress, ms: number): Promise<v
 function enter(progress: MigrationProgress, phase: MigrationPhase): void {
   progress.phase = phase;
   log.info('migration phase', { phase });
+  publish(progress);
+}
+
+/** Shows the progress in the Web UI's current details. */
+function publish(progress: MigrationProgress): void {
+  setCurrentDetails(renderDetails(progress));
 }
 
 function routeProgress(progress: MigrationProgress, name: string) {

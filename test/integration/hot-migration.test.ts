@@ -113,6 +113,8 @@ describe('hot migration on the local stack', () => {
     const traffic = await load.stop();
 
     assert.equal(result.status, 'Completed', JSON.stringify(result.progress.errors));
+    // The Web UI's one-line summary of the execution.
+    assert.match((await (await handle.describe()).staticSummary()) ?? '', /^migrate source -> target: namespaces it-.*, routes web$/);
     // Every selected object exists in the target, carrying the migration id.
     const expected = await inventory(source, app.namespaces);
     const actual = await inventory(target, app.namespaces);

@@ -1,0 +1,18 @@
+// What the Temporal Web UI shows as the migration's current details: a small markdown progress table.
+import type { MigrationProgress } from './messages.js';
+
+export function renderDetails(p: MigrationProgress): string {
+  const lines = [
+    `**${p.phase}**${p.paused ? ' (paused)' : ''}${p.rollbackRequested ? ' (rollback requested)' : ''}`,
+    '',
+    '| | |',
+    '|---|---|',
+    `| objects | ${p.objects.restored} restored, ${p.objects.skipped} skipped, ${p.objects.failed} failed of ${p.objects.total} (backed up ${p.objects.backedUp}) |`,
+    `| waves | ${p.waves.done}/${p.waves.total} |`,
+    `| ready | ${p.readiness.ready}/${p.readiness.total} (${p.readiness.percent}%) |`,
+    `| step | ${p.step.index}/${p.step.total}${p.step.nextAt ? `, next at ${p.step.nextAt}` : ''} |`,
+    ...p.routes.map((r) => `| route ${r.name} | ${r.weight}% to target, ${r.ready}/${r.total} ready |`),
+  ];
+  if (p.errors.length) lines.push('', `Errors: ${p.errors.slice(-3).join('; ')}`);
+  return lines.join('\n');
+}
