@@ -1,11 +1,15 @@
 // The backup format in S3 (version 1):
 //   <prefix>/backups/<backupId>/manifest.json               written last: a backup without it is unfinished
+//   <prefix>/backups/<backupId>/plan.json                   restore plan: object ids per wave, cycles broken
 //   <prefix>/backups/<backupId>/resources/<resource>.ndjson.gz   one JSON object per line, gzip
 //   <prefix>/backups/<backupId>/resources/secrets.ndjson.gz.enc  the same, then AES-256-GCM (archive-crypto.ts)
 // The manifest lists every archive with its size and sha256, checked before a restore writes anything.
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { KindCount } from '../domain/ordering.js';
+import type { ObjectPlan } from '../domain/dependency-graph.js';
+import type { KindCount, Wave } from '../domain/ordering.js';
+
+export type StoredPlan = ObjectPlan;
 
 export const FORMAT_VERSION = 1;
 
@@ -35,6 +39,8 @@ export interface BackupManifest {
   archives: ArchiveEntry[];
   /** Workloads (namespace/name of Deployments) whose readiness makes the grayscale ratio. */
   workloads: string[];
+  /** Waves of the restore plan (ids in plan.json), and how many references it dropped or found outside. */
+  plan: { key: string; sha256: string; waves: Wave[]; brokenCycles: number; outside: number };
   /** The Services (namespace/name) whose selector matches each workload's pods: traffic needs their endpoints. */
   workloadServices: Record<string, string[]>;
   leftOut: Record<string, number>;
@@ -42,6 +48,7 @@ export interface BackupManifest {
 
 export const backupRoot = (prefix: string, backupId: string) => `${prefix.replace(/\/+$/, '')}/backups/${backupId}`;
 export const manifestKey = (prefix: string, backupId: string) => `${backupRoot(prefix, backupId)}/manifest.json`;
+export const planKey = (prefix: string, backupId: string) => `${backupRoot(prefix, backupId)}/plan.json`;
 export const archiveKey = (prefix: string, backupId: string, resource: string, encrypted = false) =>
   `${backupRoot(prefix, backupId)}/resources/${resource}.ndjson.gz${encrypted ? '.enc' : ''}`;
 

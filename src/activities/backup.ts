@@ -1,6 +1,8 @@
 // Backup: list the selected objects of the source, page by page, and write them to S3 grouped by type.
 import { VersionApi, type KubernetesObject, type V1Deployment, type V1Service } from '@kubernetes/client-node';
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { planObjectWaves, waveSummaries, type PlanNode } from '../domain/dependency-graph.js';
+import { objectId, referencesOf, type ObjectLike } from '../domain/references.js';
 import { selectNamespaces } from '../domain/request.js';
 import type { BackupInput, BackupSummary, DescribeBackupInput } from './contract.js';
 import {
@@ -9,6 +11,7 @@ import {
   archiveKey,
   encodeArchive,
   manifestKey,
+  planKey,
   type ArchiveEntry,
   type BackupManifest,
 } from './backup-format.js';
@@ -70,6 +73,8 @@ export async function backupResources(
   }
 
   const leftOut: Record<string, number> = {};
+  // Ids and references only, for the restore plan.
+  const planNodes: PlanNode[] = [];
   const archives: ArchiveEntry[] = [];
   const workloads: string[] = [];
   // Selectors and pod labels only (not objects), to link each workload to the Services that reach it.
@@ -94,7 +99,9 @@ export async function backupResources(
     });
   };
 
-  await writeArchive(NAMESPACES, namespaceList.filter((ns) => namespaces.includes(ns.metadata!.name!)));
+  const namespaceObjects = namespaceList.filter((ns) => namespaces.includes(ns.metadata!.name!));
+  await writeArchive(NAMESPACES, namespaceObjects);
+  planNodes.push(...namespaceObjects.map(toPlanNode));
 
   for (const resource of input.resources) {
     const type = RESOURCE_TYPES[resource];
@@ -119,7 +126,12 @@ export async function backupResources(
       heartbeat({ resource, namespace });
     }
     await writeArchive(type, kept);
+    planNodes.push(...kept.map(toPlanNode));
   }
+
+  const plan = planObjectWaves(planNodes);
+  const planBody = Buffer.from(JSON.stringify(plan));
+  const storedPlan = await store.put(bucket, planKey(prefix, input.backupId), planBody, 'application/json');
 
   const manifest: BackupManifest = {
     formatVersion: FORMAT_VERSION,
@@ -134,6 +146,13 @@ export async function backupResources(
     kinds: archives.map((a) => ({ kind: a.kind, count: a.count })),
     archives,
     workloads,
+    plan: {
+      key: planKey(prefix, input.backupId),
+      sha256: storedPlan.sha256,
+      waves: waveSummaries(plan),
+      brokenCycles: plan.brokenCycles.length,
+      outside: plan.outside.length,
+    },
     workloadServices: servicesOfWorkloads(workloads, podLabels, serviceSelectors),
     leftOut,
   };
@@ -143,6 +162,10 @@ export async function backupResources(
     throw ApplicationFailure.nonRetryable(`backup "${input.backupId}" was written by someone else meanwhile; not overwritten`, 'BackupExists');
   }
   return summarize(manifest);
+}
+
+export function toPlanNode(o: KubernetesObject): PlanNode {
+  return { id: objectId(o.kind!, o.metadata?.namespace, o.metadata!.name!), kind: o.kind!, refs: referencesOf(o as ObjectLike) };
 }
 
 export interface ServiceSelector {
@@ -191,6 +214,8 @@ export function summarize(manifest: BackupManifest): BackupSummary {
     namespaces: manifest.namespaces,
     objects: manifest.archives.reduce((sum, a) => sum + a.count, 0),
     kinds: manifest.kinds,
+    waves: manifest.plan.waves,
+    plan: { brokenCycles: manifest.plan.brokenCycles, outside: manifest.plan.outside },
     workloads: manifest.workloads.length,
     leftOut: manifest.leftOut,
   };

@@ -1,6 +1,6 @@
 // What the workflow and its activities exchange: names, counts and S3 keys only, never Kubernetes
 // objects, Secret data or credentials, so that nothing sensitive or large lands in workflow history.
-import type { KindCount } from '../domain/ordering.js';
+import type { KindCount, Wave } from '../domain/ordering.js';
 import type { ReadinessCount } from '../domain/progress.js';
 import type { ResourceType, RouteSpec } from '../domain/request.js';
 
@@ -39,6 +39,10 @@ export interface BackupSummary {
   namespaces: string[];
   objects: number;
   kinds: KindCount[];
+  /** The restore plan's waves, computed from the objects' references (the ids stay in S3). */
+  waves: Wave[];
+  /** References dropped to break cycles, and references to objects outside the backup, counted. */
+  plan: { brokenCycles: number; outside: number };
   /** Workloads in the backup (Deployments): the denominator of the grayscale ratio. */
   workloads: number;
   /** Objects seen in the source but deliberately not copied, counted by reason. */

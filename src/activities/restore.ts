@@ -3,7 +3,8 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import type { RestoreWaveInput, RestoreWaveResult } from './contract.js';
 import { decrypt, type ArchiveKey } from './archive-crypto.js';
-import { decodeArchive } from './backup-format.js';
+import { decodeArchive, type BackupManifest, type StoredPlan } from './backup-format.js';
+import { objectId } from '../domain/references.js';
 import { readManifest } from './backup.js';
 import { apiMessage, apiStatus, type ClusterRegistry } from './clusters.js';
 import { sha256, type ObjectStore } from './object-store.js';
@@ -20,7 +21,10 @@ export async function restoreWave(
 ): Promise<RestoreWaveResult> {
   const manifest = await readManifest(store, input);
   const target = clusters.get(input.target);
-  const archives = manifest.archives.filter((a) => input.kinds.includes(a.kind));
+  const plan = await readPlan(store, input.storage.bucket, manifest);
+  const ids = new Set(plan.waves[input.wave] ?? []);
+  const kinds = new Set([...ids].map((id) => id.slice(0, id.indexOf('/'))));
+  const archives = manifest.archives.filter((a) => kinds.has(a.kind));
 
   const objects: KubernetesObject[] = [];
   for (const archive of archives) {
@@ -35,7 +39,8 @@ export async function restoreWave(
         'CorruptBackup',
       );
     }
-    objects.push(...decodeArchive(archive.encryption ? decryptArchive(data, archive.key, encryptionKey) : data));
+    const decoded = decodeArchive(archive.encryption ? decryptArchive(data, archive.key, encryptionKey) : data);
+    objects.push(...decoded.filter((o) => ids.has(objectId(o.kind!, o.metadata?.namespace, o.metadata!.name!))));
   }
 
   const result: RestoreWaveResult = { wave: input.wave, created: 0, skipped: 0, failed: 0, errors: [] };
@@ -60,6 +65,17 @@ export async function restoreWave(
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
   return result;
+}
+
+async function readPlan(store: ObjectStore, bucket: string, manifest: BackupManifest): Promise<StoredPlan> {
+  const data = await store.get(bucket, manifest.plan.key);
+  if (!data || sha256(data) !== manifest.plan.sha256) {
+    throw ApplicationFailure.nonRetryable(
+      `the restore plan s3://${bucket}/${manifest.plan.key} of backup "${manifest.backupId}" is ${data ? 'corrupted (sha256 mismatch)' : 'missing'}`,
+      'CorruptBackup',
+    );
+  }
+  return JSON.parse(data.toString('utf8')) as StoredPlan;
 }
 
 function decryptArchive(data: Buffer, key: string, encryptionKey: ArchiveKey | undefined): Buffer {

@@ -1,5 +1,5 @@
-// Restore order: which kinds must exist before which. Objects of one wave do not depend on each other
-// and are created in parallel; a wave starts only when the previous one is done.
+// The built-in part of the restore order: which kinds go before which when no reference says more
+// (dependency-graph.ts refines it with the references found in the objects).
 
 /**
  * Built-in rank of a kind (lower is earlier). Namespaces hold everything; identities and configuration
@@ -21,6 +21,8 @@ const KIND_RANK: Readonly<Record<string, number>> = {
   LimitRange: 40,
   ResourceQuota: 40,
   PersistentVolumeClaim: 50,
+  Pod: 60,
+  ReplicaSet: 60,
   Deployment: 60,
   StatefulSet: 60,
   DaemonSet: 60,
@@ -46,25 +48,9 @@ export interface KindCount {
   count: number;
 }
 
+/** One wave of a restore plan, as the workflow sees it: counts, not objects. */
 export interface Wave {
   index: number;
   kinds: string[];
   count: number;
-}
-
-/** Groups kinds into waves by rank, in restore order; empty kinds are left out. */
-export function planWaves(kinds: readonly KindCount[]): Wave[] {
-  const byRank = new Map<number, KindCount[]>();
-  for (const k of kinds) {
-    if (k.count <= 0) continue;
-    const rank = kindRank(k.kind);
-    byRank.set(rank, [...(byRank.get(rank) ?? []), k]);
-  }
-  return [...byRank.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([, group], index) => ({
-      index,
-      kinds: group.map((g) => g.kind).sort(),
-      count: group.reduce((sum, g) => sum + g.count, 0),
-    }));
 }

@@ -13,7 +13,6 @@ import {
 } from '@temporalio/workflow';
 import type { MigrationActivities, ReadinessReport } from '../activities/contract.js';
 import { parseDuration } from '../domain/duration.js';
-import { planWaves } from '../domain/ordering.js';
 import { readyPercent } from '../domain/progress.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequest, type MigrationRequestInput } from '../domain/request.js';
 import { allowedWeight } from '../domain/weights.js';
@@ -155,7 +154,7 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
   if (!doesRestore) return;
 
   enter(progress, 'restore');
-  const waves = planWaves(summary.kinds);
+  const waves = summary.waves;
   progress.waves.total = waves.length;
   for (const wave of waves) {
     await whileNotPaused(progress);

@@ -120,6 +120,8 @@ describe('hot migration on the local stack', () => {
     const actual = await inventory(target, app.namespaces);
     assert.deepEqual(actual, expected);
     assert.ok(expected.length >= 12, `the sample app is too small: ${expected.length}`);
+    // The plan read from the objects: Namespaces; ServiceAccounts; ConfigMaps and Secrets; Deployments; Services.
+    assert.deepEqual(result.progress.waves, { done: 5, total: 5 });
     const cm = await target.makeApiClient(k8s.CoreV1Api).readNamespacedConfigMap({ namespace: app.webNamespace, name: 'web-config' });
     assert.equal(cm.metadata?.labels?.[MIGRATION_ID_LABEL], migrationId);
     // Deployments are Available in the target.

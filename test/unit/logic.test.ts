@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatDuration, parseDuration } from '../../src/domain/duration.js';
-import { kindRank, planWaves } from '../../src/domain/ordering.js';
+import { kindRank } from '../../src/domain/ordering.js';
 import { grayscaleRatio, readyPercent } from '../../src/domain/progress.js';
 import { allowedWeight, serverWeights } from '../../src/domain/weights.js';
 
@@ -23,22 +23,14 @@ describe('durations', () => {
   });
 });
 
-describe('restore waves', () => {
-  it('orders namespaces, then identities and config, then workloads, then services', () => {
-    const waves = planWaves([
-      { kind: 'Service', count: 2 },
-      { kind: 'Deployment', count: 2 },
-      { kind: 'ConfigMap', count: 3 },
-      { kind: 'Secret', count: 1 },
-      { kind: 'ServiceAccount', count: 1 },
-      { kind: 'Namespace', count: 2 },
-    ]);
-    assert.deepEqual(waves.map((w) => w.kinds), [['Namespace'], ['ServiceAccount'], ['ConfigMap', 'Secret'], ['Deployment'], ['Service']]);
-    assert.deepEqual(waves.map((w) => w.index), [0, 1, 2, 3, 4]);
-    assert.equal(waves[2]!.count, 4);
+describe('built-in kind order', () => {
+  it('puts namespaces first, identities before config, workloads before Services, routes last', () => {
+    const order = ['CustomResourceDefinition', 'Namespace', 'ServiceAccount', 'ConfigMap', 'Deployment', 'Service', 'HTTPRoute'];
+    const ranks = order.map(kindRank);
+    assert.deepEqual([...ranks].sort((a, b) => a - b), ranks);
+    assert.equal(new Set(ranks).size, ranks.length);
   });
-  it('leaves out empty kinds and ranks unknown kinds between workloads and routes', () => {
-    assert.deepEqual(planWaves([{ kind: 'Secret', count: 0 }]), []);
+  it('ranks unknown kinds between workloads and routes', () => {
     assert.ok(kindRank('Widget') > kindRank('Deployment') && kindRank('Widget') < kindRank('HTTPRoute'));
   });
 });

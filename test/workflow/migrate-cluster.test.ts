@@ -70,6 +70,11 @@ async function run(
       return {
         backupId: i.backupId, sourceCluster: 'source', namespaces: ['shop'], objects: 6, workloads: 1, leftOut: {},
         kinds: [{ kind: 'Namespace', count: 1 }, { kind: 'ConfigMap', count: 2 }, { kind: 'Deployment', count: 1 }, { kind: 'Service', count: 2 }],
+        waves: [
+          { index: 0, kinds: ['Namespace'], count: 1 }, { index: 1, kinds: ['ConfigMap'], count: 2 },
+          { index: 2, kinds: ['Deployment'], count: 1 }, { index: 3, kinds: ['Service'], count: 2 },
+        ],
+        plan: { brokenCycles: 0, outside: 0 },
       };
     },
     async describeBackup() {
