@@ -61,6 +61,19 @@ export interface RestoreWaveInput {
   storage: StorageRef;
   wave: number;
   kinds: string[];
+  existingObjects: 'skip' | 'update' | 'fail';
+}
+
+export interface ConflictsInput {
+  backupId: string;
+  target: string;
+  storage: StorageRef;
+}
+
+export interface ConflictsReport {
+  /** Objects of the backup that already exist in the target. */
+  count: number;
+  examples: string[];
 }
 
 export interface RestoreWaveResult {
@@ -68,6 +81,11 @@ export interface RestoreWaveResult {
   created: number;
   /** Already present in the target and left as it was. */
   skipped: number;
+  /** Already present and overwritten with the backup's version (existingObjects: update). */
+  updated: number;
+  /** Skipped objects that differ from the backup, as "Kind namespace/name" (the first few). */
+  differences: string[];
+  differing: number;
   failed: number;
   /** The first few failures, each naming the object and what the API server said. */
   errors: string[];
@@ -104,6 +122,7 @@ export interface MigrationActivities {
   backupResources(input: BackupInput): Promise<BackupSummary>;
   describeBackup(input: DescribeBackupInput): Promise<BackupSummary>;
   restoreWave(input: RestoreWaveInput): Promise<RestoreWaveResult>;
+  findConflicts(input: ConflictsInput): Promise<ConflictsReport>;
   checkReadiness(input: ReadinessInput): Promise<ReadinessReport>;
   setRouteWeight(input: SetWeightInput): Promise<SetWeightResult>;
 }

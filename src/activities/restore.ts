@@ -1,14 +1,15 @@
 // Restore: create one wave's objects in the target, in parallel, each sanitized; existing ones are skipped.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
-import type { RestoreWaveInput, RestoreWaveResult } from './contract.js';
+import type { ConflictsInput, ConflictsReport, RestoreWaveInput, RestoreWaveResult } from './contract.js';
 import { decrypt, type ArchiveKey } from './archive-crypto.js';
-import { decodeArchive, type BackupManifest, type StoredPlan } from './backup-format.js';
+import { decodeArchive, type ArchiveEntry, type BackupManifest, type StoredPlan } from './backup-format.js';
 import { objectId } from '../domain/references.js';
 import { readManifest } from './backup.js';
 import { apiMessage, apiStatus, type ClusterRegistry } from './clusters.js';
 import { sha256, type ObjectStore } from './object-store.js';
 import { sanitize } from './sanitize/index.js';
+import { applyOver, differsInTarget } from './conflicts.js';
 
 const CONCURRENCY = 16;
 const MAX_REPORTED_ERRORS = 20;
@@ -28,43 +29,66 @@ export async function restoreWave(
 
   const objects: KubernetesObject[] = [];
   for (const archive of archives) {
-    const data = await store.get(input.storage.bucket, archive.key);
-    if (!data) {
-      throw ApplicationFailure.nonRetryable(`archive s3://${input.storage.bucket}/${archive.key} of backup "${input.backupId}" is missing`, 'CorruptBackup');
-    }
-    const actual = sha256(data);
-    if (actual !== archive.sha256) {
-      throw ApplicationFailure.nonRetryable(
-        `archive s3://${input.storage.bucket}/${archive.key} is corrupted: sha256 ${actual} does not match ${archive.sha256} in the manifest; nothing of it was restored`,
-        'CorruptBackup',
-      );
-    }
-    const decoded = decodeArchive(archive.encryption ? decryptArchive(data, archive.key, encryptionKey) : data);
+    const decoded = await loadArchive(store, input.storage.bucket, input.backupId, archive, encryptionKey);
     objects.push(...decoded.filter((o) => ids.has(objectId(o.kind!, o.metadata?.namespace, o.metadata!.name!))));
   }
 
-  const result: RestoreWaveResult = { wave: input.wave, created: 0, skipped: 0, failed: 0, errors: [] };
+  const result: RestoreWaveResult = { wave: input.wave, created: 0, skipped: 0, updated: 0, failed: 0, errors: [], differing: 0, differences: [] };
   let next = 0;
   const worker = async () => {
     while (next < objects.length) {
       const obj = objects[next++]!;
       const where = `${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`;
+      const desired = sanitize(obj, { migrationId: input.migrationId });
       try {
-        await createWithRetry(() => target.objects.create(sanitize(obj, { migrationId: input.migrationId })));
-        result.created += 1;
-      } catch (err) {
-        if (apiStatus(err) === 409) {
-          result.skipped += 1;
-        } else {
-          result.failed += 1;
-          if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push(`${where}: ${apiMessage(err)}`);
+        try {
+          await createWithRetry(() => target.objects.create(desired));
+          result.created += 1;
+        } catch (err) {
+          if (apiStatus(err) !== 409 || input.existingObjects === 'fail') throw err;
+          if (input.existingObjects === 'update') {
+            await createWithRetry(() => applyOver(target, desired));
+            result.updated += 1;
+          } else {
+            result.skipped += 1;
+            if (await createWithRetry(() => differsInTarget(target, desired))) {
+              result.differing += 1;
+              if (result.differences.length < MAX_REPORTED_ERRORS) result.differences.push(where);
+            }
+          }
         }
+      } catch (err) {
+        // One object's failure is recorded and reported; it does not stop the others.
+        result.failed += 1;
+        if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push(`${where}: ${apiMessage(err)}`);
       }
-      if ((result.created + result.skipped + result.failed) % 50 === 0) heartbeat({ wave: input.wave, done: next });
+      if ((result.created + result.skipped + result.updated + result.failed) % 50 === 0) heartbeat({ wave: input.wave, done: next });
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
   return result;
+}
+
+/** Reads one archive, checks its sha256 against the manifest and decrypts it if it is encrypted. */
+async function loadArchive(
+  store: ObjectStore,
+  bucket: string,
+  backupId: string,
+  archive: ArchiveEntry,
+  encryptionKey: ArchiveKey | undefined,
+): Promise<KubernetesObject[]> {
+  const data = await store.get(bucket, archive.key);
+  if (!data) {
+    throw ApplicationFailure.nonRetryable(`archive s3://${bucket}/${archive.key} of backup "${backupId}" is missing`, 'CorruptBackup');
+  }
+  const actual = sha256(data);
+  if (actual !== archive.sha256) {
+    throw ApplicationFailure.nonRetryable(
+      `archive s3://${bucket}/${archive.key} is corrupted: sha256 ${actual} does not match ${archive.sha256} in the manifest; nothing of it was restored`,
+      'CorruptBackup',
+    );
+  }
+  return decodeArchive(archive.encryption ? decryptArchive(data, archive.key, encryptionKey) : data);
 }
 
 async function readPlan(store: ObjectStore, bucket: string, manifest: BackupManifest): Promise<StoredPlan> {
@@ -101,4 +125,35 @@ async function createWithRetry<T>(create: () => Promise<T>, attempts = 6): Promi
       await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
     }
   }
+}
+
+/** Every object of the backup that already exists in the target (for existingObjects: fail). */
+export async function findConflicts(
+  clusters: ClusterRegistry,
+  store: ObjectStore,
+  encryptionKey: ArchiveKey | undefined,
+  input: ConflictsInput,
+): Promise<ConflictsReport> {
+  const manifest = await readManifest(store, input);
+  const target = clusters.get(input.target);
+  const report: ConflictsReport = { count: 0, examples: [] };
+  for (const archive of manifest.archives) {
+    const objects = await loadArchive(store, input.storage.bucket, input.backupId, archive, encryptionKey);
+    let next = 0;
+    const worker = async () => {
+      while (next < objects.length) {
+        const obj = objects[next++]!;
+        try {
+          await target.objects.read({ apiVersion: obj.apiVersion!, kind: obj.kind!, metadata: { name: obj.metadata!.name!, namespace: obj.metadata?.namespace } });
+          report.count += 1;
+          if (report.examples.length < MAX_REPORTED_ERRORS) report.examples.push(`${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`);
+        } catch (err) {
+          if (apiStatus(err) !== 404) throw err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
+    heartbeat({ archive: archive.resource });
+  }
+  return report;
 }

@@ -76,6 +76,8 @@ export const migrationRequestSchema = z.object({
       .min(1).default([...SUPPORTED_RESOURCE_TYPES]),
   }).strict().default({ include: [...SUPPORTED_RESOURCE_TYPES] }),
   labelSelector: z.string().max(1024).optional(),
+  /** What to do with objects that already exist in the target. */
+  existingObjects: z.enum(['skip', 'update', 'fail'], { error: 'existingObjects must be "skip", "update" or "fail"' }).default('skip'),
   routes: z.array(routeSchema).default([]),
   traffic: trafficSchema.default({ steps: [10, 25, 50, 100], stepInterval: '30s' }),
   readiness: readinessSchema.default({ pollInterval: '5s', timeout: '10m' }),

@@ -7,7 +7,7 @@ export function renderDetails(p: MigrationProgress): string {
     '',
     '| | |',
     '|---|---|',
-    `| objects | ${p.objects.restored} restored, ${p.objects.skipped} skipped, ${p.objects.failed} failed of ${p.objects.total} (backed up ${p.objects.backedUp}) |`,
+    `| objects | ${p.objects.restored} restored, ${p.objects.updated} updated, ${p.objects.skipped} skipped (${p.objects.differing} differ), ${p.objects.failed} failed of ${p.objects.total} (backed up ${p.objects.backedUp}) |`,
     `| waves | ${p.waves.done}/${p.waves.total} |`,
     `| ready | ${p.readiness.ready}/${p.readiness.total} (${p.readiness.percent}%) |`,
     `| step | ${p.step.index}/${p.step.total}${p.step.nextAt ? `, next at ${p.step.nextAt}` : ''} |`,

@@ -27,7 +27,7 @@ export interface MigrationProgress {
   paused: boolean;
   rollbackRequested: boolean;
   backupId?: string;
-  objects: { backedUp: number; restored: number; skipped: number; failed: number; total: number };
+  objects: { backedUp: number; restored: number; skipped: number; updated: number; differing: number; failed: number; total: number };
   waves: { done: number; total: number };
   readiness: { ready: number; total: number; percent: number };
   routes: RouteProgress[];

@@ -27,7 +27,7 @@ import {
 } from './messages.js';
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
-const nonRetryableErrorTypes = ['InvalidRequest', 'UnknownCluster', 'BackupExists', 'BackupNotFound', 'CorruptBackup'];
+const nonRetryableErrorTypes = ['InvalidRequest', 'UnknownCluster', 'BackupExists', 'BackupNotFound', 'CorruptBackup', 'Conflict'];
 
 // Short calls: connectivity, readiness checks, router commands.
 const quick = proxyActivities<MigrationActivities>({
@@ -56,7 +56,7 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
     phase: 'validating',
     paused: false,
     rollbackRequested: false,
-    objects: { backedUp: 0, restored: 0, skipped: 0, failed: 0, total: 0 },
+    objects: { backedUp: 0, restored: 0, skipped: 0, updated: 0, differing: 0, failed: 0, total: 0 },
     waves: { done: 0, total: 0 },
     readiness: { ready: 0, total: 0, percent: 0 },
     routes: [],
@@ -154,6 +154,16 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
   if (!doesRestore) return;
 
   enter(progress, 'restore');
+  if (request.existingObjects === 'fail') {
+    const conflicts = await bulk.findConflicts({ backupId, target: request.target.cluster, storage });
+    if (conflicts.count > 0) {
+      throw ApplicationFailure.nonRetryable(
+        `${conflicts.count} object(s) of backup "${backupId}" already exist in ${request.target.cluster} and existingObjects is "fail"; ` +
+          `nothing was written. Remove them, or choose existingObjects "skip" or "update". Existing: ${conflicts.examples.join(', ')}`,
+        'Conflict',
+      );
+    }
+  }
   const waves = summary.waves;
   progress.waves.total = waves.length;
   for (const wave of waves) {
@@ -165,9 +175,13 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
       storage,
       wave: wave.index,
       kinds: wave.kinds,
+      existingObjects: request.existingObjects,
     });
     progress.objects.restored += result.created;
     progress.objects.skipped += result.skipped;
+    progress.objects.updated += result.updated;
+    progress.objects.differing += result.differing;
+    progress.errors.push(...result.differences.map((d) => `${d}: exists in the target and differs from the backup; left as it is`));
     progress.objects.failed += result.failed;
     progress.errors.push(...result.errors);
     progress.waves.done += 1;

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { leaveOutReason } from '../../src/activities/backup.js';
 import { MIGRATION_ID_LABEL } from '../../src/activities/labels.js';
@@ -188,5 +189,48 @@ describe('hot migration on the local stack', () => {
     const late = traffic.timeline.filter(([t]) => t > sinceDone);
     assert.ok(late.length > 0, 'no requests after the rollback');
     assert.deepEqual([...new Set(late.map(([, c]) => c))], ['source']);
+  });
+
+  it('honours each existing-object policy when restoring the first backup again', async () => {
+    const backupId = `${run}-migrate`;
+    const core = target.makeApiClient(k8s.CoreV1Api);
+    const name = 'web-config';
+    const namespace = app.webNamespace;
+    const original = (await source.makeApiClient(k8s.CoreV1Api).readNamespacedConfigMap({ namespace, name })).data;
+    // Someone changed a ConfigMap in the target since the migration.
+    const changed = await core.readNamespacedConfigMap({ namespace, name });
+    changed.data = { 'app.properties': 'changed in the target' };
+    await core.replaceNamespacedConfigMap({ namespace, name, body: changed });
+    const restore = async (existingObjects: 'skip' | 'update' | 'fail') => {
+      const handle = await startMigration(client, config.temporal.taskQueue, `${run}-${existingObjects}`, {
+        ...requestFor('1s'), task: 'restore', backupId, existingObjects,
+      });
+      return handle.result();
+    };
+    const targetData = async () => (await core.readNamespacedConfigMap({ namespace, name })).data;
+
+    await assert.rejects(restore('fail'), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
+      assert.equal(err.cause.type, 'Conflict');
+      assert.match(err.cause.message, /already exist in target and existingObjects is "fail"; nothing was written/);
+      return true;
+    });
+    assert.deepEqual(await targetData(), { 'app.properties': 'changed in the target' });
+
+    const skipped = await restore('skip');
+    assert.equal(skipped.status, 'Completed');
+    assert.equal(skipped.progress.objects.restored, 0);
+    assert.equal(skipped.progress.objects.skipped, skipped.progress.objects.total);
+    // Exactly the changed object is reported as different: server defaults do not count.
+    assert.equal(skipped.progress.objects.differing, 1, JSON.stringify(skipped.progress.errors));
+    assert.ok(skipped.progress.errors.some((e) => e.startsWith(`ConfigMap ${namespace}/${name}: exists in the target and differs`)));
+    assert.deepEqual(await targetData(), { 'app.properties': 'changed in the target' });
+
+    const updated = await restore('update');
+    assert.equal(updated.status, 'Completed');
+    assert.equal(updated.progress.objects.updated, updated.progress.objects.total);
+    assert.deepEqual(await targetData(), original);
+    const labels = (await core.readNamespacedConfigMap({ namespace, name })).metadata?.labels;
+    assert.equal(labels?.[MIGRATION_ID_LABEL], `${run}-update`);
   });
 });

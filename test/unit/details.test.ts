@@ -7,12 +7,12 @@ describe('Web UI text', () => {
   it('shows phase, objects, waves, readiness, step and each route', () => {
     const text = renderDetails({
       migrationId: 'm', task: 'migrate', phase: 'traffic', paused: true, rollbackRequested: false,
-      objects: { backedUp: 12, restored: 11, skipped: 1, failed: 0, total: 12 }, waves: { done: 5, total: 5 },
+      objects: { backedUp: 12, restored: 11, skipped: 1, updated: 0, differing: 1, failed: 0, total: 12 }, waves: { done: 5, total: 5 },
       readiness: { ready: 1, total: 2, percent: 50 }, routes: [{ name: 'web', weight: 25, ready: 1, total: 1 }],
       step: { index: 2, total: 4, nextAt: '2026-11-27T20:00:00.000Z' }, errors: [],
     });
     assert.match(text, /^\*\*traffic\*\* \(paused\)/);
-    assert.match(text, /\| objects \| 11 restored, 1 skipped, 0 failed of 12 \(backed up 12\) \|/);
+    assert.match(text, /\| objects \| 11 restored, 0 updated, 1 skipped \(1 differ\), 0 failed of 12 \(backed up 12\) \|/);
     assert.match(text, /\| ready \| 1\/2 \(50%\) \|/);
     assert.match(text, /\| step \| 2\/4, next at 2026-11-27T20:00:00.000Z \|/);
     assert.match(text, /\| route web \| 25% to target, 1\/1 ready \|/);

@@ -77,13 +77,16 @@ async function run(
         plan: { brokenCycles: 0, outside: 0 },
       };
     },
+    async findConflicts() {
+      return { count: 0, examples: [] };
+    },
     async describeBackup() {
       throw new Error('not used');
     },
     async restoreWave(i) {
       calls.waves.push(i.kinds);
       await hooks.onWave?.(i.kinds, id);
-      return { wave: i.wave, created: i.kinds.length, skipped: 0, failed: 0, errors: [] };
+      return { wave: i.wave, created: i.kinds.length, skipped: 0, updated: 0, failed: 0, errors: [], differing: 0, differences: [] };
     },
     async checkReadiness() {
       readinessCalls += 1;
