@@ -64,15 +64,19 @@ export interface RestoreWaveInput {
   existingObjects: 'skip' | 'update' | 'fail';
 }
 
-export interface ConflictsInput {
+export interface PreflightInput {
   backupId: string;
   target: string;
   storage: StorageRef;
+  /** Also look up every object in the target (existingObjects: fail). */
+  findConflicts: boolean;
 }
 
-export interface ConflictsReport {
-  /** Objects of the backup that already exist in the target. */
-  count: number;
+export interface PreflightReport {
+  /** Objects read from the backup, every archive's checksum (and encryption tag) verified. */
+  objects: number;
+  /** Objects of the backup that already exist in the target (when asked for). */
+  conflicts: number;
   examples: string[];
 }
 
@@ -122,7 +126,7 @@ export interface MigrationActivities {
   backupResources(input: BackupInput): Promise<BackupSummary>;
   describeBackup(input: DescribeBackupInput): Promise<BackupSummary>;
   restoreWave(input: RestoreWaveInput): Promise<RestoreWaveResult>;
-  findConflicts(input: ConflictsInput): Promise<ConflictsReport>;
+  preflightRestore(input: PreflightInput): Promise<PreflightReport>;
   checkReadiness(input: ReadinessInput): Promise<ReadinessReport>;
   setRouteWeight(input: SetWeightInput): Promise<SetWeightResult>;
 }

@@ -8,7 +8,7 @@ import { checkConnectivity } from './connectivity.js';
 import type { MigrationActivities } from './contract.js';
 import { ObjectStore } from './object-store.js';
 import { checkReadiness } from './readiness.js';
-import { findConflicts, restoreWave } from './restore.js';
+import { preflightRestore, restoreWave } from './restore.js';
 import { setRouteWeight } from './traffic.js';
 
 export interface ActivityDeps {
@@ -34,7 +34,7 @@ export function createActivities({ clusters, store, routers, encryptionKey }: Ac
     backupResources: (input) => backupResources(clusters, store, encryptionKey, input),
     describeBackup: async (input) => summarize(await readManifest(store, input)),
     restoreWave: (input) => restoreWave(clusters, store, encryptionKey, input),
-    findConflicts: (input) => findConflicts(clusters, store, encryptionKey, input),
+    preflightRestore: (input) => preflightRestore(clusters, store, encryptionKey, input),
     checkReadiness: (input) => checkReadiness(clusters, store, input),
     setRouteWeight: (input) => setRouteWeight(routers, input),
   };

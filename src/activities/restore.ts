@@ -1,7 +1,7 @@
 // Restore: create one wave's objects in the target, in parallel, each sanitized; existing ones are skipped.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
-import type { ConflictsInput, ConflictsReport, RestoreWaveInput, RestoreWaveResult } from './contract.js';
+import type { PreflightInput, PreflightReport, RestoreWaveInput, RestoreWaveResult } from './contract.js';
 import { decrypt, type ArchiveKey } from './archive-crypto.js';
 import { decodeArchive, type ArchiveEntry, type BackupManifest, type StoredPlan } from './backup-format.js';
 import { objectId } from '../domain/references.js';
@@ -127,25 +127,32 @@ async function createWithRetry<T>(create: () => Promise<T>, attempts = 6): Promi
   }
 }
 
-/** Every object of the backup that already exists in the target (for existingObjects: fail). */
-export async function findConflicts(
+/**
+ * Before a restore writes anything: the plan and every archive are read and checked (sha256, and the
+ * authentication tag of encrypted ones); with `findConflicts`, every object is looked up in the target.
+ */
+export async function preflightRestore(
   clusters: ClusterRegistry,
   store: ObjectStore,
   encryptionKey: ArchiveKey | undefined,
-  input: ConflictsInput,
-): Promise<ConflictsReport> {
+  input: PreflightInput,
+): Promise<PreflightReport> {
   const manifest = await readManifest(store, input);
-  const target = clusters.get(input.target);
-  const report: ConflictsReport = { count: 0, examples: [] };
+  await readPlan(store, input.storage.bucket, manifest);
+  const target = input.findConflicts ? clusters.get(input.target) : undefined;
+  const report: PreflightReport = { objects: 0, conflicts: 0, examples: [] };
   for (const archive of manifest.archives) {
     const objects = await loadArchive(store, input.storage.bucket, input.backupId, archive, encryptionKey);
+    report.objects += objects.length;
+    heartbeat({ archive: archive.resource });
+    if (!target) continue;
     let next = 0;
     const worker = async () => {
       while (next < objects.length) {
         const obj = objects[next++]!;
         try {
           await target.objects.read({ apiVersion: obj.apiVersion!, kind: obj.kind!, metadata: { name: obj.metadata!.name!, namespace: obj.metadata?.namespace } });
-          report.count += 1;
+          report.conflicts += 1;
           if (report.examples.length < MAX_REPORTED_ERRORS) report.examples.push(`${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`);
         } catch (err) {
           if (apiStatus(err) !== 404) throw err;
@@ -153,7 +160,6 @@ export async function findConflicts(
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
-    heartbeat({ archive: archive.resource });
   }
   return report;
 }

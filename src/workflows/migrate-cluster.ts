@@ -154,15 +154,16 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
   if (!doesRestore) return;
 
   enter(progress, 'restore');
-  if (request.existingObjects === 'fail') {
-    const conflicts = await bulk.findConflicts({ backupId, target: request.target.cluster, storage });
-    if (conflicts.count > 0) {
-      throw ApplicationFailure.nonRetryable(
-        `${conflicts.count} object(s) of backup "${backupId}" already exist in ${request.target.cluster} and existingObjects is "fail"; ` +
-          `nothing was written. Remove them, or choose existingObjects "skip" or "update". Existing: ${conflicts.examples.join(', ')}`,
-        'Conflict',
-      );
-    }
+  // Nothing is written before every archive is verified (and, for "fail", every conflict is known).
+  const preflight = await bulk.preflightRestore({
+    backupId, target: request.target.cluster, storage, findConflicts: request.existingObjects === 'fail',
+  });
+  if (preflight.conflicts > 0) {
+    throw ApplicationFailure.nonRetryable(
+      `${preflight.conflicts} object(s) of backup "${backupId}" already exist in ${request.target.cluster} and existingObjects is "fail"; ` +
+        `nothing was written. Remove them, or choose existingObjects "skip" or "update". Existing: ${preflight.examples.join(', ')}`,
+      'Conflict',
+    );
   }
   const waves = summary.waves;
   progress.waves.total = waves.length;

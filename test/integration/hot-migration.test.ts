@@ -233,4 +233,43 @@ describe('hot migration on the local stack', () => {
     const labels = (await core.readNamespacedConfigMap({ namespace, name })).metadata?.labels;
     assert.equal(labels?.[MIGRATION_ID_LABEL], `${run}-update`);
   });
+
+  it('backs up and restores as separate tasks, and refuses a corrupted archive before writing', async () => {
+    // A namespace of its own, so the restore has everything to create.
+    const [solo] = (await seedSampleApp(source, `${run}-solo-`)).namespaces;
+    const request = (task: 'backup' | 'restore') => ({
+      ...requestFor('1s'), routes: [], task, backupId: `${run}-solo`, namespaces: { include: [solo!] },
+    });
+    const backup = await (await startMigration(client, config.temporal.taskQueue, `${run}-solo-backup`, request('backup'))).result();
+    assert.equal(backup.status, 'Completed');
+    assert.equal(backup.progress.objects.backedUp, 6);
+    assert.equal(backup.progress.waves.total, 0, 'a backup task restores nothing');
+    await assert.rejects(target.makeApiClient(k8s.CoreV1Api).readNamespace({ name: solo! }));
+
+    // Corrupt the ConfigMap archive: the restore must refuse it, naming it, and write nothing.
+    const store = new ObjectStore(config.storage);
+    const key = `test/${run}/backups/${run}-solo/resources/configmaps.ndjson.gz`;
+    const good = (await store.get('kubeferry', key))!;
+    await store.put('kubeferry', key, Buffer.concat([good, Buffer.from('tampered')]));
+    await assert.rejects(
+      (await startMigration(client, config.temporal.taskQueue, `${run}-solo-corrupt`, request('restore'))).result(),
+      (err: unknown) => {
+        // The activity's failure, wrapped in the workflow's.
+        assert.ok(err instanceof WorkflowFailedError && err.cause?.cause instanceof ApplicationFailure, String(err));
+        assert.equal(err.cause.cause.type, 'CorruptBackup');
+        assert.match(err.cause.cause.message, new RegExp(`${key.replace(/[.]/g, '\\.')} is corrupted: sha256 [0-9a-f]+ does not match`));
+        return true;
+      },
+    );
+    // Every archive is checked before the first write: not even the Namespace was created.
+    await assert.rejects(target.makeApiClient(k8s.CoreV1Api).readNamespace({ name: solo! }));
+
+    await store.put('kubeferry', key, good);
+    const restored = await (await startMigration(client, config.temporal.taskQueue, `${run}-solo-restore`, request('restore'))).result();
+    assert.equal(restored.status, 'Completed');
+    assert.equal(restored.progress.objects.restored, 6);
+    assert.deepEqual(await inventory(target, [solo!]), await inventory(source, [solo!]));
+    await deleteNamespaces(source, [solo!]);
+    await deleteNamespaces(target, [solo!]);
+  });
 });

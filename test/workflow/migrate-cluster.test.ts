@@ -77,8 +77,8 @@ async function run(
         plan: { brokenCycles: 0, outside: 0 },
       };
     },
-    async findConflicts() {
-      return { count: 0, examples: [] };
+    async preflightRestore() {
+      return { objects: 6, conflicts: 0, examples: [] };
     },
     async describeBackup() {
       throw new Error('not used');
