@@ -1,5 +1,6 @@
 // What the workflow and its activities exchange: names, counts and S3 keys only, never Kubernetes
 // objects, Secret data or credentials, so that nothing sensitive or large lands in workflow history.
+import type { NamespaceMapping } from '../domain/namespace-mapping.js';
 import type { KindCount, Wave } from '../domain/ordering.js';
 import type { ReadinessCount } from '../domain/progress.js';
 import type { ResourceType, RouteSpec } from '../domain/request.js';
@@ -62,6 +63,7 @@ export interface RestoreWaveInput {
   wave: number;
   kinds: string[];
   existingObjects: 'skip' | 'update' | 'fail';
+  namespaceMapping: NamespaceMapping;
 }
 
 export interface PreflightInput {
@@ -70,6 +72,7 @@ export interface PreflightInput {
   storage: StorageRef;
   /** Also look up every object in the target (existingObjects: fail). */
   findConflicts: boolean;
+  namespaceMapping: NamespaceMapping;
 }
 
 export interface PreflightReport {
@@ -99,7 +102,9 @@ export interface ReadinessInput {
   backupId: string;
   target: string;
   storage: StorageRef;
+  /** Workloads are named as in the source; the mapping says where they are in the target. */
   routes: Pick<RouteSpec, 'name' | 'workloads'>[];
+  namespaceMapping: NamespaceMapping;
 }
 
 export interface ReadinessReport {

@@ -3,6 +3,7 @@
 // in the target: a Deployment can be Available a moment before its endpoints are published, and an
 // ingress in front of a Service without endpoints answers 503.
 import { DiscoveryV1Api, type V1Deployment } from '@kubernetes/client-node';
+import { mapRef } from '../domain/namespace-mapping.js';
 import type { ReadinessCount } from '../domain/progress.js';
 import type { ReadinessInput, ReadinessReport } from './contract.js';
 import { readManifest } from './backup.js';
@@ -39,10 +40,14 @@ export async function checkReadiness(clusters: ClusterRegistry, store: ObjectSto
   const target = clusters.get(input.target);
   const wanted = new Set([...manifest.workloads, ...input.routes.flatMap((r) => r.workloads)]);
   const ready = new Map<string, boolean>();
+  const inTarget = (ref: string) => mapRef(input.namespaceMapping, ref);
   await Promise.all(
     [...wanted].map(async (ref) => {
       const services = manifest.workloadServices?.[ref] ?? [];
-      const checks = await Promise.all([deploymentIsReady(target, ref), ...services.map((s) => serviceHasEndpoints(target, s))]);
+      const checks = await Promise.all([
+        deploymentIsReady(target, inTarget(ref)),
+        ...services.map((s) => serviceHasEndpoints(target, inTarget(s))),
+      ]);
       ready.set(ref, checks.every(Boolean));
     }),
   );

@@ -5,6 +5,7 @@ import type { PreflightInput, PreflightReport, RestoreWaveInput, RestoreWaveResu
 import { decrypt, type ArchiveKey } from './archive-crypto.js';
 import { decodeArchive, type ArchiveEntry, type BackupManifest, type StoredPlan } from './backup-format.js';
 import { objectId } from '../domain/references.js';
+import { mapNamespace } from '../domain/namespace-mapping.js';
 import { readManifest } from './backup.js';
 import { apiMessage, apiStatus, type ClusterRegistry } from './clusters.js';
 import { sha256, type ObjectStore } from './object-store.js';
@@ -39,7 +40,7 @@ export async function restoreWave(
     while (next < objects.length) {
       const obj = objects[next++]!;
       const where = `${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`;
-      const desired = sanitize(obj, { migrationId: input.migrationId });
+      const desired = sanitize(obj, { migrationId: input.migrationId, namespaceMapping: input.namespaceMapping });
       try {
         try {
           await createWithRetry(() => target.objects.create(desired));
@@ -151,7 +152,10 @@ export async function preflightRestore(
       while (next < objects.length) {
         const obj = objects[next++]!;
         try {
-          await target.objects.read({ apiVersion: obj.apiVersion!, kind: obj.kind!, metadata: { name: obj.metadata!.name!, namespace: obj.metadata?.namespace } });
+          // Where the object would land: its name and namespace after mapping.
+          const at = obj.kind === 'Namespace' ? mapNamespace(input.namespaceMapping, obj.metadata!.name!) : obj.metadata!.name!;
+          const namespace = obj.metadata?.namespace && mapNamespace(input.namespaceMapping, obj.metadata.namespace);
+          await target.objects.read({ apiVersion: obj.apiVersion!, kind: obj.kind!, metadata: { name: at, namespace } });
           report.conflicts += 1;
           if (report.examples.length < MAX_REPORTED_ERRORS) report.examples.push(`${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`);
         } catch (err) {

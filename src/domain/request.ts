@@ -2,6 +2,7 @@
 // It carries names only (cluster names, bucket, backup ids); credentials stay on the worker.
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { parseNamespaceMapping } from './namespace-mapping.js';
 
 /** Resource types the engine knows how to copy, written as kubectl writes them. */
 export const SUPPORTED_RESOURCE_TYPES = ['configmaps', 'secrets', 'serviceaccounts', 'services', 'deployments'] as const;
@@ -70,6 +71,13 @@ export const migrationRequestSchema = z.object({
   namespaces: z.object({
     include: z.array(z.string().regex(NAMESPACE_PATTERN, 'a namespace name (lower-case letters, digits, "-")')).min(1, 'name at least one namespace to migrate'),
     exclude: z.array(z.string().regex(NAMESPACE_PATTERN)).default([]),
+    /** "old:new": restore the objects of namespace old into namespace new. */
+    mapping: z.array(z.string()).default([]).superRefine((entries, ctx) => {
+      for (const problem of parseNamespaceMapping(entries).problems) {
+        const [index, ...rest] = problem.split(': ');
+        ctx.addIssue({ code: 'custom', path: [Number(index)], message: rest.join(': ') });
+      }
+    }),
   }).strict(),
   resources: z.object({
     include: z.array(z.enum(SUPPORTED_RESOURCE_TYPES, { error: `a resource type, one of ${SUPPORTED_RESOURCE_TYPES.join(', ')}` }))
@@ -135,7 +143,7 @@ export function parseMigrationRequest(input: unknown): MigrationRequest {
 }
 
 /** The namespaces a request selects among those that exist, honouring `*` wildcards. */
-export function selectNamespaces(request: Pick<MigrationRequest, 'namespaces'>, existing: readonly string[]): string[] {
+export function selectNamespaces(request: { namespaces: { include: string[]; exclude: string[] } }, existing: readonly string[]): string[] {
   const matches = (pattern: string, name: string) =>
     new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(name);
   return existing

@@ -16,6 +16,7 @@ import { parseDuration } from '../domain/duration.js';
 import { readyPercent } from '../domain/progress.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequest, type MigrationRequestInput } from '../domain/request.js';
 import { allowedWeight } from '../domain/weights.js';
+import { parseNamespaceMapping } from '../domain/namespace-mapping.js';
 import { renderDetails } from './details.js';
 import {
   pauseSignal,
@@ -142,7 +143,7 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
       backupId,
       source: request.source.cluster,
       storage,
-      namespaces: request.namespaces,
+      namespaces: { include: request.namespaces.include, exclude: request.namespaces.exclude },
       resources: request.resources.include,
       labelSelector: request.labelSelector,
     });
@@ -155,8 +156,9 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
 
   enter(progress, 'restore');
   // Nothing is written before every archive is verified (and, for "fail", every conflict is known).
+  const namespaceMapping = parseNamespaceMapping(request.namespaces.mapping).mapping;
   const preflight = await bulk.preflightRestore({
-    backupId, target: request.target.cluster, storage, findConflicts: request.existingObjects === 'fail',
+    backupId, target: request.target.cluster, storage, findConflicts: request.existingObjects === 'fail', namespaceMapping,
   });
   if (preflight.conflicts > 0) {
     throw ApplicationFailure.nonRetryable(
@@ -177,6 +179,7 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
       wave: wave.index,
       kinds: wave.kinds,
       existingObjects: request.existingObjects,
+      namespaceMapping,
     });
     progress.objects.restored += result.created;
     progress.objects.skipped += result.skipped;
@@ -229,6 +232,7 @@ async function refreshReadiness(request: MigrationRequest, backupId: string, pro
     target: request.target.cluster,
     storage: request.storage,
     routes: request.routes.map((r) => ({ name: r.name, workloads: r.workloads })),
+    namespaceMapping: parseNamespaceMapping(request.namespaces.mapping).mapping,
   });
   progress.readiness = { ...report.overall, percent: readyPercent(report.overall) };
   for (const route of progress.routes) {

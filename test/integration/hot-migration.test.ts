@@ -269,7 +269,18 @@ describe('hot migration on the local stack', () => {
     assert.equal(restored.status, 'Completed');
     assert.equal(restored.progress.objects.restored, 6);
     assert.deepEqual(await inventory(target, [solo!]), await inventory(source, [solo!]));
+
+    // The same backup again, into another namespace: everything lands there and becomes ready there.
+    const moved = `${run}-moved`;
+    const mapped = await (await startMigration(client, config.temporal.taskQueue, `${run}-solo-mapped`, {
+      ...request('restore'), namespaces: { include: [solo!], mapping: [`${solo}:${moved}`] },
+    })).result();
+    assert.equal(mapped.status, 'Completed');
+    assert.equal(mapped.progress.objects.restored, 6);
+    assert.deepEqual(mapped.progress.readiness, { ready: 1, total: 1, percent: 100 });
+    const renamed = (await inventory(source, [solo!])).map((id) => id.replaceAll(solo!, moved)).sort();
+    assert.deepEqual(await inventory(target, [moved]), renamed);
     await deleteNamespaces(source, [solo!]);
-    await deleteNamespaces(target, [solo!]);
+    await deleteNamespaces(target, [solo!, moved]);
   });
 });

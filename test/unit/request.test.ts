@@ -51,6 +51,7 @@ describe('migration request', () => {
     ['restore without backup id', { ...valid, task: 'restore' }, /^backupId: a restore needs the id of an existing backup/],
     ['unknown task', { ...valid, task: 'copy' }, /^task: task must be one of/],
     ['unknown field', { ...valid, kubeconfig: 'apiVersion: v1' }, /^\(request\): Unrecognized key: "kubeconfig"/],
+    ['a bad namespace mapping', { ...valid, namespaces: { include: ['shop'], mapping: ['shop=shop2'] } }, /^namespaces\.mapping\.0: "shop=shop2" is not "old:new"/],
     ['haproxy backend with a command in it', { ...valid, routes: [{ ...valid.routes[0], backend: 'web; shutdown' }] }, /^routes\.0\.backend: /],
   ];
   for (const [name, input, expected] of cases) {
