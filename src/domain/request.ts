@@ -77,7 +77,7 @@ export const migrationRequestSchema = z.object({
         const [index, ...rest] = problem.split(': ');
         ctx.addIssue({ code: 'custom', path: [Number(index)], message: rest.join(': ') });
       }
-    }),
+    }).transform((entries) => parseNamespaceMapping(entries).mapping),
   }).strict(),
   resources: z.object({
     include: z.array(z.enum(SUPPORTED_RESOURCE_TYPES, { error: `a resource type, one of ${SUPPORTED_RESOURCE_TYPES.join(', ')}` }))

@@ -14,5 +14,6 @@ export function renderDetails(p: MigrationProgress): string {
     ...p.routes.map((r) => `| route ${r.name} | ${r.weight}% to target, ${r.ready}/${r.total} ready |`),
   ];
   if (p.errors.length) lines.push('', `Errors: ${p.errors.slice(-3).join('; ')}`);
+  if (p.differences.length) lines.push('', `Differ from the backup, left as they are: ${p.differences.slice(-3).join('; ')}`);
   return lines.join('\n');
 }

@@ -33,6 +33,8 @@ export interface MigrationProgress {
   routes: RouteProgress[];
   step: { index: number; total: number; nextAt?: string };
   errors: string[];
+  /** Objects left as they were in the target that differ from the backup (existingObjects: skip). */
+  differences: string[];
 }
 
 export interface RollbackOptions {

@@ -16,7 +16,6 @@ import { parseDuration } from '../domain/duration.js';
 import { readyPercent } from '../domain/progress.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequest, type MigrationRequestInput } from '../domain/request.js';
 import { allowedWeight } from '../domain/weights.js';
-import { parseNamespaceMapping } from '../domain/namespace-mapping.js';
 import { renderDetails } from './details.js';
 import {
   pauseSignal,
@@ -63,6 +62,7 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
     routes: [],
     step: { index: 0, total: 0 },
     errors: [],
+    differences: [],
   };
   // Created before the handlers so that a rollback arriving at once still cancels the pipeline.
   const pipeline = new CancellationScope();
@@ -77,7 +77,7 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
   setHandler(rollbackSignal, (options) => {
     if (progress.rollbackRequested || isFinal(progress.phase)) return;
     progress.rollbackRequested = true;
-    if (options?.reason) progress.errors.push(`rollback requested: ${options.reason}`);
+    if (options?.reason) remember(progress.errors, [`rollback requested: ${options.reason}`]);
     pipeline.cancel();
   });
 
@@ -103,7 +103,7 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
   } catch (err) {
     if (!(progress.rollbackRequested && isCancellation(err))) {
       progress.phase = 'failed';
-      progress.errors.push(errorMessage(err));
+      remember(progress.errors, [errorMessage(err)]);
       publish(progress);
       // A failure after traffic started moving must not strand requests on a half-moved split.
       if (progress.routes.some((r) => r.weight > 0)) await CancellationScope.nonCancellable(() => rollbackTraffic(request, progress));
@@ -156,7 +156,7 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
 
   enter(progress, 'restore');
   // Nothing is written before every archive is verified (and, for "fail", every conflict is known).
-  const namespaceMapping = parseNamespaceMapping(request.namespaces.mapping).mapping;
+  const namespaceMapping = request.namespaces.mapping;
   const preflight = await bulk.preflightRestore({
     backupId, target: request.target.cluster, storage, findConflicts: request.existingObjects === 'fail', namespaceMapping,
   });
@@ -185,9 +185,9 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
     progress.objects.skipped += result.skipped;
     progress.objects.updated += result.updated;
     progress.objects.differing += result.differing;
-    progress.errors.push(...result.differences.map((d) => `${d}: exists in the target and differs from the backup; left as it is`));
+    remember(progress.differences, result.differences);
     progress.objects.failed += result.failed;
-    progress.errors.push(...result.errors);
+    remember(progress.errors, result.errors);
     progress.waves.done += 1;
     publish(progress);
   }
@@ -232,7 +232,7 @@ async function refreshReadiness(request: MigrationRequest, backupId: string, pro
     target: request.target.cluster,
     storage: request.storage,
     routes: request.routes.map((r) => ({ name: r.name, workloads: r.workloads })),
-    namespaceMapping: parseNamespaceMapping(request.namespaces.mapping).mapping,
+    namespaceMapping: request.namespaces.mapping,
   });
   progress.readiness = { ...report.overall, percent: readyPercent(report.overall) };
   for (const route of progress.routes) {
@@ -308,6 +308,13 @@ async function pausableSleep(progress: MigrationProgress, ms: number): Promise<v
     await condition(() => progress.paused, remaining);
     remaining -= Date.now() - started;
   }
+}
+
+/** Keeps the newest messages only: the progress query and the result stay small on long runs. */
+const KEPT_MESSAGES = 50;
+function remember(list: string[], messages: readonly string[]): void {
+  list.push(...messages);
+  list.splice(0, Math.max(0, list.length - KEPT_MESSAGES));
 }
 
 function enter(progress: MigrationProgress, phase: MigrationPhase): void {

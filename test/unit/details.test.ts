@@ -9,7 +9,7 @@ describe('Web UI text', () => {
       migrationId: 'm', task: 'migrate', phase: 'traffic', paused: true, rollbackRequested: false,
       objects: { backedUp: 12, restored: 11, skipped: 1, updated: 0, differing: 1, failed: 0, total: 12 }, waves: { done: 5, total: 5 },
       readiness: { ready: 1, total: 2, percent: 50 }, routes: [{ name: 'web', weight: 25, ready: 1, total: 1 }],
-      step: { index: 2, total: 4, nextAt: '2026-11-27T20:00:00.000Z' }, errors: [],
+      step: { index: 2, total: 4, nextAt: '2026-11-27T20:00:00.000Z' }, errors: [], differences: [],
     });
     assert.match(text, /^\*\*traffic\*\* \(paused\)/);
     assert.match(text, /\| objects \| 11 restored, 0 updated, 1 skipped \(1 differ\), 0 failed of 12 \(backed up 12\) \|/);
