@@ -283,4 +283,16 @@ describe('hot migration on the local stack', () => {
     await deleteNamespaces(source, [solo!]);
     await deleteNamespaces(target, [solo!, moved]);
   });
+
+  it('backs up only what the label selector selects (and the namespaces that hold it)', async () => {
+    const result = await (await startMigration(client, config.temporal.taskQueue, `${run}-selected`, {
+      ...requestFor('1s'), task: 'backup', routes: [], labelSelector: 'app=web', namespaces: { include: [app.webNamespace] },
+    })).result();
+    assert.equal(result.status, 'Completed');
+    // The namespace, and the one object in it labelled app=web: the web Deployment.
+    assert.equal(result.progress.objects.backedUp, 2);
+    const manifest = JSON.parse((await new ObjectStore(config.storage).get('kubeferry', `test/${run}/backups/${run}-selected/manifest.json`))!.toString());
+    assert.deepEqual(manifest.kinds, [{ kind: 'Namespace', count: 1 }, { kind: 'Deployment', count: 1 }]);
+    assert.equal(manifest.filters.labelSelector, 'app=web');
+  });
 });
