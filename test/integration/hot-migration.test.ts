@@ -13,7 +13,7 @@ import { leaveOutReason } from '../../src/activities/backup.js';
 import { MIGRATION_ID_LABEL } from '../../src/activities/labels.js';
 import { ObjectStore } from '../../src/activities/object-store.js';
 import { startMigration } from '../../src/client.js';
-import { loadWorkerConfig, type WorkerConfig } from '../../src/config/worker-config.js';
+import { loadWorkerConfig, readEnvFile, type WorkerConfig } from '../../src/config/worker-config.js';
 import { deleteNamespaces, seedSampleApp, waitAvailable, type SampleApp } from '../../src/dev/sample-app.js';
 import { startLoad, waitServing } from '../../src/dev/load.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
@@ -87,6 +87,19 @@ async function inventory(kc: k8s.KubeConfig, namespaces: string[]): Promise<stri
   return names.sort();
 }
 
+/** Every string and decoded payload of a history, as one text to search. */
+function historyText(history: unknown): string {
+  const parts: string[] = [];
+  const walk = (x: unknown): void => {
+    if (x instanceof Uint8Array) parts.push(Buffer.from(x).toString('utf8'));
+    else if (typeof x === 'string') parts.push(x);
+    else if (Array.isArray(x)) x.forEach(walk);
+    else if (x && typeof x === 'object') Object.values(x).forEach(walk);
+  };
+  walk(history);
+  return parts.join('\n');
+}
+
 /** Migrates this run's namespaces, with the web route on HAProxy, in steps of 20, 50, 100 %. */
 function requestFor(stepInterval: string): MigrationRequestInput {
   return {
@@ -146,6 +159,13 @@ describe('hot migration on the local stack', () => {
         assert.equal(readable.includes(form), false, `${key} reveals a Secret value`);
       }
     }
+    // Nor anywhere in the workflow's history: inputs, results, signals, heartbeats, details. Nor credentials.
+    const history = historyText(await handle.fetchHistory());
+    const s3Secret = readEnvFile(env.S3_CREDENTIALS_FILE!).AWS_SECRET_ACCESS_KEY!;
+    for (const needle of [secretValue, Buffer.from(secretValue).toString('base64'), s3Secret, 'client-key-data', 'BEGIN CERTIFICATE']) {
+      assert.equal(history.includes(needle), false, `the workflow history contains ${needle.slice(0, 12)}...`);
+    }
+    assert.ok(history.includes(`"prefix":"test/${run}"`), 'the payloads of the history were not decoded');
     console.log(`load: ${traffic.requests} requests, ${JSON.stringify(traffic.byCluster)}, failed ${traffic.failed}`);
   });
 
