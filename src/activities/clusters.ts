@@ -9,6 +9,7 @@ export interface Cluster {
   objects: k8s.KubernetesObjectApi;
   core: k8s.CoreV1Api;
   apps: k8s.AppsV1Api;
+  discovery: k8s.DiscoveryV1Api;
   server: string;
 }
 
@@ -42,6 +43,7 @@ export class ClusterRegistry {
       objects: k8s.KubernetesObjectApi.makeApiClient(kc),
       core: kc.makeApiClient(k8s.CoreV1Api),
       apps: kc.makeApiClient(k8s.AppsV1Api),
+      discovery: kc.makeApiClient(k8s.DiscoveryV1Api),
       server: kc.getCurrentCluster()?.server ?? '(unknown server)',
     };
     this.cache.set(name, cluster);

@@ -23,13 +23,16 @@ const comparable = (o: KubernetesObject & Record<string, unknown>) => {
   return { ...rest, labels, annotations: metadata?.annotations ?? {} };
 };
 
+/** The identifying part of an object, as the generic client reads it back. */
+export function headerOf(o: KubernetesObject) {
+  return { apiVersion: o.apiVersion!, kind: o.kind!, metadata: { name: o.metadata!.name!, namespace: o.metadata?.namespace } };
+}
+
 /** Whether applying `desired` would change the object in the target, ignoring kubeferry's own label. */
 export async function differsInTarget(target: Cluster, desired: KubernetesObject): Promise<boolean> {
   const withoutOurLabel = structuredClone(desired);
   if (withoutOurLabel.metadata?.labels) delete withoutOurLabel.metadata.labels[MIGRATION_ID_LABEL];
-  const existing = await target.objects.read({
-    apiVersion: desired.apiVersion!, kind: desired.kind!, metadata: { name: desired.metadata!.name!, namespace: desired.metadata?.namespace },
-  });
+  const existing = await target.objects.read(headerOf(desired));
   const applied = await target.objects.patch(withoutOurLabel, undefined, 'All', FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
   return !isDeepStrictEqual(comparable(existing as never), comparable(applied as never));
 }

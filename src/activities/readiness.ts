@@ -2,7 +2,7 @@
 // ready for traffic when its Deployment is, and every Service that selects its pods has a ready endpoint
 // in the target: a Deployment can be Available a moment before its endpoints are published, and an
 // ingress in front of a Service without endpoints answers 503.
-import { DiscoveryV1Api, type V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
 import { mapRef } from '../domain/namespace-mapping.js';
 import type { ReadinessCount } from '../domain/progress.js';
 import type { ReadinessInput, ReadinessReport } from './contract.js';
@@ -30,8 +30,7 @@ async function deploymentIsReady(target: Cluster, ref: string): Promise<boolean>
 
 async function serviceHasEndpoints(target: Cluster, ref: string): Promise<boolean> {
   const [namespace, name] = ref.split('/') as [string, string];
-  const slices = await target.kc.makeApiClient(DiscoveryV1Api)
-    .listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${name}` });
+  const slices = await target.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${name}` });
   return slices.items.some((s) => (s.endpoints ?? []).some((e) => e.conditions?.ready !== false));
 }
 

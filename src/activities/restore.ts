@@ -5,12 +5,11 @@ import type { PreflightInput, PreflightReport, RestoreWaveInput, RestoreWaveResu
 import { decrypt, type ArchiveKey } from './archive-crypto.js';
 import { decodeArchive, type ArchiveEntry, type BackupManifest, type StoredPlan } from './backup-format.js';
 import { objectId } from '../domain/references.js';
-import { mapNamespace } from '../domain/namespace-mapping.js';
 import { readManifest } from './backup.js';
 import { apiMessage, apiStatus, type ClusterRegistry } from './clusters.js';
 import { sha256, type ObjectStore } from './object-store.js';
 import { sanitize } from './sanitize/index.js';
-import { applyOver, differsInTarget } from './conflicts.js';
+import { applyOver, differsInTarget, headerOf } from './conflicts.js';
 
 const CONCURRENCY = 16;
 const MAX_REPORTED_ERRORS = 20;
@@ -35,38 +34,33 @@ export async function restoreWave(
   }
 
   const result: RestoreWaveResult = { wave: input.wave, created: 0, skipped: 0, updated: 0, failed: 0, errors: [], differing: 0, differences: [] };
-  let next = 0;
-  const worker = async () => {
-    while (next < objects.length) {
-      const obj = objects[next++]!;
-      const where = `${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`;
-      const desired = sanitize(obj, { migrationId: input.migrationId, namespaceMapping: input.namespaceMapping });
+  await forEachConcurrently(objects, async (obj, done) => {
+    const where = describe(obj);
+    const desired = sanitize(obj, { migrationId: input.migrationId, namespaceMapping: input.namespaceMapping });
+    try {
       try {
-        try {
-          await createWithRetry(() => target.objects.create(desired));
-          result.created += 1;
-        } catch (err) {
-          if (apiStatus(err) !== 409 || input.existingObjects === 'fail') throw err;
-          if (input.existingObjects === 'update') {
-            await createWithRetry(() => applyOver(target, desired));
-            result.updated += 1;
-          } else {
-            result.skipped += 1;
-            if (await createWithRetry(() => differsInTarget(target, desired))) {
-              result.differing += 1;
-              if (result.differences.length < MAX_REPORTED_ERRORS) result.differences.push(where);
-            }
+        await withApiRetry(() => target.objects.create(desired));
+        result.created += 1;
+      } catch (err) {
+        if (apiStatus(err) !== 409 || input.existingObjects === 'fail') throw err;
+        if (input.existingObjects === 'update') {
+          await withApiRetry(() => applyOver(target, desired));
+          result.updated += 1;
+        } else {
+          result.skipped += 1;
+          if (await withApiRetry(() => differsInTarget(target, desired))) {
+            result.differing += 1;
+            if (result.differences.length < MAX_REPORTED_ERRORS) result.differences.push(where);
           }
         }
-      } catch (err) {
-        // One object's failure is recorded and reported; it does not stop the others.
-        result.failed += 1;
-        if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push(`${where}: ${apiMessage(err)}`);
       }
-      if ((result.created + result.skipped + result.updated + result.failed) % 50 === 0) heartbeat({ wave: input.wave, done: next });
+    } catch (err) {
+      // One object's failure is recorded and reported; it does not stop the others.
+      result.failed += 1;
+      if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push(`${where}: ${apiMessage(err)}`);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
+    if (done % 50 === 0) heartbeat({ wave: input.wave, done });
+  });
   return result;
 }
 
@@ -114,11 +108,26 @@ function decryptArchive(data: Buffer, key: string, encryptionKey: ArchiveKey | u
   }
 }
 
+/** "Kind namespace/name", for people. */
+const describe = (o: KubernetesObject) => `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
+
+/** Runs `fn` over `items`, at most CONCURRENCY at a time; `done` counts the items started so far. */
+async function forEachConcurrently<T>(items: readonly T[], fn: (item: T, done: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item, next);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
+}
+
 /** Retries what the API server asks to be retried (429, 5xx) with backoff; anything else is final. */
-async function createWithRetry<T>(create: () => Promise<T>, attempts = 6): Promise<T> {
+async function withApiRetry<T>(call: () => Promise<T>, attempts = 6): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await create();
+      return await call();
     } catch (err) {
       const status = apiStatus(err);
       const retriable = status === 429 || (status !== undefined && status >= 500) || status === undefined;
@@ -147,23 +156,17 @@ export async function preflightRestore(
     report.objects += objects.length;
     heartbeat({ archive: archive.resource });
     if (!target) continue;
-    let next = 0;
-    const worker = async () => {
-      while (next < objects.length) {
-        const obj = objects[next++]!;
-        try {
-          // Where the object would land: its name and namespace after mapping.
-          const at = obj.kind === 'Namespace' ? mapNamespace(input.namespaceMapping, obj.metadata!.name!) : obj.metadata!.name!;
-          const namespace = obj.metadata?.namespace && mapNamespace(input.namespaceMapping, obj.metadata.namespace);
-          await target.objects.read({ apiVersion: obj.apiVersion!, kind: obj.kind!, metadata: { name: at, namespace } });
-          report.conflicts += 1;
-          if (report.examples.length < MAX_REPORTED_ERRORS) report.examples.push(`${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`);
-        } catch (err) {
-          if (apiStatus(err) !== 404) throw err;
-        }
+    await forEachConcurrently(objects, async (obj) => {
+      // Where the object would land, after the same sanitizing (namespace mapping) as the restore.
+      const landing = sanitize(obj, { migrationId: '', namespaceMapping: input.namespaceMapping });
+      try {
+        await withApiRetry(() => target.objects.read(headerOf(landing)));
+        report.conflicts += 1;
+        if (report.examples.length < MAX_REPORTED_ERRORS) report.examples.push(describe(landing));
+      } catch (err) {
+        if (apiStatus(err) !== 404) throw err;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
+    });
   }
   return report;
 }
