@@ -7,7 +7,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, type Workflow
 import { formatDuration } from './domain/duration.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequestInput } from './domain/request.js';
 import type { MigrationProgress } from './workflows/messages.js';
-import type { migrateCluster } from './workflows/migrate-cluster.js';
+import type { MigrationResult, migrateCluster } from './workflows/migrate-cluster.js';
 
 export const DEFAULT_TASK_QUEUE = 'kubeferry';
 
@@ -75,8 +75,13 @@ export function formatProgress(p: MigrationProgress): string {
   ].join(' | ');
 }
 
-async function watch(client: Client, migrationId: string): Promise<void> {
-  const handle = client.workflow.getHandle(migrationId);
+/** Prints each change of progress until the migration ends, and returns its result. */
+export async function watchMigration(
+  client: Client,
+  migrationId: string,
+  { indent = '', intervalMs = 1000 } = {},
+): Promise<MigrationResult> {
+  const handle = client.workflow.getHandle<typeof migrateCluster>(migrationId);
   const started = Date.now();
   const done = handle.result().then(
     (r) => ({ ok: true as const, r }),
@@ -84,18 +89,17 @@ async function watch(client: Client, migrationId: string): Promise<void> {
   );
   let last = '';
   for (;;) {
-    const outcome = await Promise.race([done, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]);
+    const outcome = await Promise.race([done, new Promise<undefined>((r) => setTimeout(() => r(undefined), intervalMs))]);
     try {
       const line = formatProgress(await getProgress(client, migrationId));
-      if (line !== last) console.log(`[${formatDuration(Date.now() - started)}] ${line}`);
+      if (line !== last) console.log(`${indent}[${formatDuration(Date.now() - started)}] ${line}`);
       last = line;
     } catch {
       // The workflow may have just closed; its result follows.
     }
     if (outcome) {
-      if (outcome.ok) console.log(`${migrationId}: ${outcome.r.status}`);
-      else throw outcome.e;
-      return;
+      if (!outcome.ok) throw outcome.e;
+      return outcome.r;
     }
   }
 }
@@ -111,14 +115,15 @@ async function main(argv: string[]) {
       const id = idFlag >= 0 ? rest[idFlag + 1]! : `migration-${Date.now().toString(36)}`;
       await startMigration(client, taskQueue, id, request);
       console.log(`started ${id}`);
-      if (rest.includes('--watch')) await watch(client, id);
+      if (rest.includes('--watch')) console.log(`${id}: ${(await watchMigration(client, id)).status}`);
       return;
     }
     case 'status':
       console.log(formatProgress(await getProgress(client, arg!)));
       return;
     case 'watch':
-      return watch(client, arg!);
+      console.log(`${arg}: ${(await watchMigration(client, arg!)).status}`);
+      return;
     case 'pause':
     case 'resume':
       await client.workflow.getHandle(arg!).signal(command);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { formatProgress, getProgress, startMigration } from '../client.js';
+import { startMigration, watchMigration } from '../client.js';
 import { loadWorkerConfig, readEnvFile } from '../config/worker-config.js';
 import { formatDuration } from '../domain/duration.js';
 import { HaproxyRouter } from '../routers/haproxy.js';
@@ -57,7 +57,7 @@ async function main() {
   console.log(`   Web UI: ${env.TEMPORAL_UI_URL}/namespaces/default/workflows/${migrationId}`);
   const load = startLoad(`${env.HAPROXY_URL}/shop/web/`, { concurrency: 4, maxSeconds: 600 });
   const started = Date.now();
-  const handle = await startMigration(client, config.temporal.taskQueue, migrationId, {
+  await startMigration(client, config.temporal.taskQueue, migrationId, {
     source: { cluster: 'source' },
     target: { cluster: 'target' },
     storage: { bucket: 'kubeferry', prefix: 'demo' },
@@ -66,20 +66,7 @@ async function main() {
     traffic: { steps: [10, 25, 50, 100], stepInterval: '3s' },
     readiness: { pollInterval: '1s', timeout: '2m' },
   });
-  let last = '';
-  const timer = setInterval(() => {
-    getProgress(client, migrationId).then((p) => {
-      const line = formatProgress(p);
-      if (line !== last) console.log(`   [${formatDuration(Date.now() - started)}] ${line}`);
-      last = line;
-    }, () => undefined);
-  }, 500);
-  let result;
-  try {
-    result = await handle.result();
-  } finally {
-    clearInterval(timer);
-  }
+  const result = await watchMigration(client, migrationId, { indent: '   ', intervalMs: 500 });
   await new Promise((r) => setTimeout(r, 1000));
   const traffic = await load.stop();
   worker.shutdown();
