@@ -3,10 +3,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { parseNamespaceMapping } from './namespace-mapping.js';
-
-/** Resource types the engine knows how to copy, written as kubectl writes them. */
-export const SUPPORTED_RESOURCE_TYPES = ['configmaps', 'secrets', 'serviceaccounts', 'services', 'deployments'] as const;
-export type ResourceType = (typeof SUPPORTED_RESOURCE_TYPES)[number];
+import { resourceFilterProblem } from './resource-filter.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const NAMESPACE_PATTERN = /^[a-z0-9*]([-a-z0-9*]*[a-z0-9*])?$/;
@@ -28,7 +25,15 @@ const clusterRef = z.object({
   cluster: z.string().regex(CLUSTER_NAME, 'a cluster name as configured on the worker (letters, digits, "-", "_", ".")'),
 }).strict();
 
-const workloadRef = z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'a workload as "namespace/deployment-name"');
+/** "namespace/name" (a workload of any kind with that name) or "kind/namespace/name". */
+const workloadRef = z.string().regex(/^([a-z0-9.-]+\/)?[a-z0-9-]+\/[a-z0-9.-]+$/, 'a workload as "namespace/name" or "kind/namespace/name"');
+
+const namespacePattern = z.string().regex(NAMESPACE_PATTERN, 'a namespace name or pattern with * (lower-case letters, digits, "-" and "*")');
+
+const resourceFilterEntry = z.string().superRefine((entry, ctx) => {
+  const problem = resourceFilterProblem(entry);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 export const routeSchema = z.object({
   name: z.string().regex(DNS_LABEL, 'a route name: lower-case letters, digits and "-"'),
@@ -37,7 +42,7 @@ export const routeSchema = z.object({
   sourceServer: z.string().regex(HAPROXY_NAME).default('source'),
   targetServer: z.string().regex(HAPROXY_NAME).default('target'),
   /** The workloads that serve this entrypoint; the route gets no traffic in the target until one is ready. */
-  workloads: z.array(workloadRef).min(1, 'list at least one workload ("namespace/deployment") that serves the route'),
+  workloads: z.array(workloadRef).min(1, 'list at least one workload ("namespace/name") that serves the route'),
 }).strict();
 
 export const trafficSchema = z.object({
@@ -59,7 +64,8 @@ export const readinessSchema = z.object({
 }).strict();
 
 export const migrationRequestSchema = z.object({
-  task: z.enum(['migrate', 'backup', 'restore'], { error: 'task must be one of "migrate", "backup", "restore"' }).default('migrate'),
+  /** plan: a dry run that reports what migrate would copy; nothing is written anywhere. */
+  task: z.enum(['migrate', 'backup', 'restore', 'plan'], { error: 'task must be one of "migrate", "backup", "restore", "plan"' }).default('migrate'),
   source: clusterRef,
   target: clusterRef,
   storage: z.object({
@@ -69,8 +75,8 @@ export const migrationRequestSchema = z.object({
   /** Restore reads this backup; migrate and backup write one under this id (default: the migration id). */
   backupId: z.string().regex(ID, 'a backup id: lower-case letters, digits and "-", at most 63').optional(),
   namespaces: z.object({
-    include: z.array(z.string().regex(NAMESPACE_PATTERN, 'a namespace name (lower-case letters, digits, "-")')).min(1, 'name at least one namespace to migrate'),
-    exclude: z.array(z.string().regex(NAMESPACE_PATTERN)).default([]),
+    include: z.array(namespacePattern).min(1, 'name at least one namespace to migrate'),
+    exclude: z.array(namespacePattern).default([]),
     /** "old:new": restore the objects of namespace old into namespace new. */
     mapping: z.array(z.string()).default([]).superRefine((entries, ctx) => {
       for (const problem of parseNamespaceMapping(entries).problems) {
@@ -79,10 +85,22 @@ export const migrationRequestSchema = z.object({
       }
     }).transform((entries) => parseNamespaceMapping(entries).mapping),
   }).strict(),
+  /** Resource types as kubectl names them ("deployments", "deploy", "deployments.apps", "*"), resolved by discovery. */
   resources: z.object({
-    include: z.array(z.enum(SUPPORTED_RESOURCE_TYPES, { error: `a resource type, one of ${SUPPORTED_RESOURCE_TYPES.join(', ')}` }))
-      .min(1).default([...SUPPORTED_RESOURCE_TYPES]),
-  }).strict().default({ include: [...SUPPORTED_RESOURCE_TYPES] }),
+    include: z.array(resourceFilterEntry).min(1, 'name at least one resource type, or "*" for every type').default(['*']),
+    exclude: z.array(resourceFilterEntry.refine((entry) => entry !== '*', '"*" would leave out every type; list the types to leave out'))
+      .default([]),
+  }).strict().default({ include: ['*'], exclude: [] }),
+  /**
+   * Cluster-scoped objects of the selected types. auto: only those the selected namespaced objects need;
+   * include: every one; exclude: none. The Namespaces of the selected namespaces are always copied.
+   */
+  clusterResources: z.enum(['auto', 'include', 'exclude'], { error: 'clusterResources must be "auto", "include" or "exclude"' })
+    .default('auto'),
+  /** How objects are adjusted for the target. keepNodePorts: keep the source's Service node ports. */
+  sanitize: z.object({
+    keepNodePorts: z.boolean({ error: 'keepNodePorts must be true or false' }).default(false),
+  }).strict().default({ keepNodePorts: false }),
   labelSelector: z.string().max(1024).optional(),
   /** What to do with objects that already exist in the target. */
   existingObjects: z.enum(['skip', 'update', 'fail'], { error: 'existingObjects must be "skip", "update" or "fail"' }).default('skip'),
@@ -100,6 +118,11 @@ export const migrationRequestSchema = z.object({
   if (overlap.length) {
     ctx.addIssue({ code: 'custom', path: ['namespaces'], message: `namespaces both included and excluded: ${overlap.join(', ')}` });
   }
+  const excludedTypes = new Set(r.resources.exclude.map((e) => e.toLowerCase()));
+  const typeOverlap = r.resources.include.filter((e) => excludedTypes.has(e.toLowerCase()));
+  if (typeOverlap.length) {
+    ctx.addIssue({ code: 'custom', path: ['resources'], message: `resource types both included and excluded: ${typeOverlap.join(', ')}` });
+  }
   const names = new Set<string>();
   r.routes.forEach((route, i) => {
     if (names.has(route.name)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'name'], message: `route "${route.name}" is listed twice` });
@@ -114,6 +137,11 @@ export const migrationRequestSchema = z.object({
 export type MigrationRequestInput = z.input<typeof migrationRequestSchema>;
 export type MigrationRequest = z.output<typeof migrationRequestSchema>;
 export type RouteSpec = z.output<typeof routeSchema>;
+export type MigrationTask = MigrationRequest['task'];
+/** include/exclude entries as written; resolve them with selectResourceTypes (resource-filter.ts). */
+export type ResourceFilter = MigrationRequest['resources'];
+export type ClusterResourcesMode = MigrationRequest['clusterResources'];
+export type SanitizeOptions = MigrationRequest['sanitize'];
 
 /** A request that failed validation; `problems` name each field as a dotted path. */
 export class InvalidRequestError extends Error {

@@ -25,7 +25,9 @@ describe('migration request', () => {
     const r = parseMigrationRequest(valid);
     assert.equal(r.task, 'migrate');
     assert.equal(r.storage.prefix, 'kubeferry');
-    assert.deepEqual(r.resources.include, ['configmaps', 'secrets', 'serviceaccounts', 'services', 'deployments']);
+    assert.deepEqual(r.resources, { include: ['*'], exclude: [] });
+    assert.equal(r.clusterResources, 'auto');
+    assert.deepEqual(r.sanitize, { keepNodePorts: false });
     assert.deepEqual(r.traffic.steps, [10, 25, 50, 100]);
     assert.equal(r.routes[0]!.sourceServer, 'source');
     assert.equal(r.routes[0]!.targetServer, 'target');
@@ -37,9 +39,26 @@ describe('migration request', () => {
     ['bucket with upper case', { ...valid, storage: { bucket: 'My_Bucket' } }, /^storage\.bucket: an S3 bucket name/],
     ['prefix with traversal', { ...valid, storage: { bucket: 'kubeferry', prefix: '../etc' } }, /^storage\.prefix: a key prefix without "\.\."/],
     ['no namespace', { ...valid, namespaces: { include: [] } }, /^namespaces\.include: name at least one namespace/],
-    ['bad namespace', { ...valid, namespaces: { include: ['Shop!'] } }, /^namespaces\.include\.0: a namespace name/],
+    ['bad namespace', { ...valid, namespaces: { include: ['Shop!'] } }, /^namespaces\.include\.0: a namespace name or pattern with \*/],
     ['include and exclude overlap', { ...valid, namespaces: { include: ['shop'], exclude: ['shop'] } }, /^namespaces: namespaces both included and excluded: shop/],
-    ['unknown resource type', { ...valid, resources: { include: ['pods'] } }, /^resources\.include\.0: a resource type, one of/],
+    ['a resource type that is no name', { ...valid, resources: { include: ['pods', 'deploy ments'] } }, /^resources\.include\.1: "deploy ments" is not a resource type/],
+    ['a wildcard inside a resource type', { ...valid, resources: { include: ['*.apps'] } }, /^resources\.include\.0: "\*\.apps": "\*" stands alone/],
+    ['a bad resource exclude', { ...valid, resources: { exclude: ['secrets/'] } }, /^resources\.exclude\.0: "secrets\/" is not a resource type/],
+    ['excluding every resource type', { ...valid, resources: { exclude: ['*'] } }, /^resources\.exclude\.0: "\*" would leave out every type/],
+    ['no resource type', { ...valid, resources: { include: [] } }, /^resources\.include: name at least one resource type, or "\*"/],
+    ['a resource type both included and excluded', { ...valid, resources: { include: ['secrets', 'Deployments.apps'], exclude: ['deployments.apps'] } },
+      /^resources: resource types both included and excluded: Deployments\.apps$/],
+    ['an unknown resource field', { ...valid, resources: { include: ['*'], only: ['pods'] } }, /^resources: Unrecognized key: "only"/],
+    ['an unknown clusterResources mode', { ...valid, clusterResources: 'all' }, /^clusterResources: clusterResources must be "auto", "include" or "exclude"/],
+    ['keepNodePorts that is no boolean', { ...valid, sanitize: { keepNodePorts: 'yes' } }, /^sanitize\.keepNodePorts: keepNodePorts must be true or false/],
+    ['an unknown sanitize option', { ...valid, sanitize: { keepClusterIPs: true } }, /^sanitize: Unrecognized key: "keepClusterIPs"/],
+    ['same source and target for a plan', { ...valid, task: 'plan', target: { cluster: 'source' } }, /^target\.cluster: source and target must be different/],
+    ['a workload with too many parts', { ...valid, routes: [{ ...valid.routes[0], workloads: ['apps/deployment/shop/web'] }] },
+      /^routes\.0\.workloads\.0: a workload as "namespace\/name" or "kind\/namespace\/name"/],
+    ['a workload without a namespace', { ...valid, routes: [{ ...valid.routes[0], workloads: ['web'] }] }, /^routes\.0\.workloads\.0: a workload as/],
+    ['a workload with upper case', { ...valid, routes: [{ ...valid.routes[0], workloads: ['Deployment/shop/web'] }] }, /^routes\.0\.workloads\.0: a workload as/],
+    ['a bad namespace exclude', { ...valid, namespaces: { include: ['*'], exclude: ['kube_system'] } },
+      /^namespaces\.exclude\.0: a namespace name or pattern with \*/],
     ['weights not increasing', { ...valid, traffic: { steps: [10, 50, 25, 100] } }, /^traffic\.steps\.2: weights must increase: 25 follows 50/],
     ['weight above 100', { ...valid, traffic: { steps: [10, 150] } }, /^traffic\.steps\.1: /],
     ['last step not 100', { ...valid, traffic: { steps: [10, 50] } }, /^traffic\.steps: the last step must be 100/],
@@ -60,6 +79,40 @@ describe('migration request', () => {
       assert.ok(problems.some((p) => expected.test(p)), `no problem matches ${expected}: ${JSON.stringify(problems)}`);
     });
   }
+
+  it('accepts resource filters as kubectl writes them', () => {
+    const r = parseMigrationRequest({
+      ...valid,
+      resources: { include: ['deployments', 'deploy', 'Deployment', 'deployments.apps', 'deployments.v1.apps', 'widgets.example.com', 'cm'], exclude: ['secrets'] },
+    });
+    assert.deepEqual(r.resources.exclude, ['secrets']);
+    assert.equal(r.resources.include.length, 7);
+    assert.deepEqual(parseMigrationRequest({ ...valid, resources: { exclude: ['events'] } }).resources, { include: ['*'], exclude: ['events'] });
+  });
+
+  it('accepts every clusterResources mode and keepNodePorts', () => {
+    for (const mode of ['auto', 'include', 'exclude'] as const) assert.equal(parseMigrationRequest({ ...valid, clusterResources: mode }).clusterResources, mode);
+    assert.deepEqual(parseMigrationRequest({ ...valid, sanitize: { keepNodePorts: true } }).sanitize, { keepNodePorts: true });
+    assert.deepEqual(parseMigrationRequest({ ...valid, sanitize: {} }).sanitize, { keepNodePorts: false });
+  });
+
+  it('accepts a plan (dry run) between two clusters', () => {
+    assert.equal(parseMigrationRequest({ ...valid, task: 'plan' }).task, 'plan');
+  });
+
+  it('still lets a backup name the same cluster twice', () => {
+    assert.equal(parseMigrationRequest({ ...valid, task: 'backup', target: { cluster: 'source' } }).task, 'backup');
+  });
+
+  it('accepts workloads as namespace/name and kind/namespace/name', () => {
+    const workloads = ['shop/web', 'deployment/shop/web', 'statefulset/shop/db', 'widgets.example.com/shop/w-1', 'shop/web.v2'];
+    assert.deepEqual(parseMigrationRequest({ ...valid, routes: [{ ...valid.routes[0], workloads }] }).routes[0]!.workloads, workloads);
+  });
+
+  it('accepts namespace patterns with * in include and exclude', () => {
+    const r = parseMigrationRequest({ ...valid, namespaces: { include: ['shop-*', '*'], exclude: ['*-test', 'kube-*'] } });
+    assert.deepEqual(r.namespaces.exclude, ['*-test', 'kube-*']);
+  });
 
   it('reports every problem at once', () => {
     const problems = problemsOf({ ...valid, storage: { bucket: 'X' }, namespaces: { include: [] } });
