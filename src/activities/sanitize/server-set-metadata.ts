@@ -2,8 +2,9 @@ import type { SanitizeRule } from './index.js';
 
 /**
  * Metadata the source API server set: identity, versions, timestamps and field ownership belong to that
- * server, and the target refuses or overwrites them. Owner references point at source uids that do not
- * exist in the target (controllers re-adopt their children there).
+ * server, and the target refuses or overwrites them. `generateName` goes too once the object has a name
+ * (the target must create it under that name, not a new random one); an object without a name keeps it.
+ * Owner references are not dropped here: owner-references.ts rewrites or drops them.
  */
 export const serverSetMetadata: SanitizeRule = (obj) => {
   const m = obj.metadata;
@@ -16,6 +17,5 @@ export const serverSetMetadata: SanitizeRule = (obj) => {
   delete m.deletionGracePeriodSeconds;
   delete m.managedFields;
   delete m.selfLink;
-  delete m.ownerReferences;
-  delete m.generateName;
+  if (m.name) delete m.generateName;
 };

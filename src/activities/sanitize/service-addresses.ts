@@ -4,15 +4,18 @@ interface ServiceSpec {
   clusterIP?: string;
   clusterIPs?: string[];
   ports?: { nodePort?: number }[];
+  healthCheckNodePort?: number;
   type?: string;
 }
 
 /**
  * A Service's cluster IPs are allocated from the source's service CIDR and its node ports from the
- * source's range; in the target they may be taken or out of range, so both are allocated anew.
- * Headless Services ("None") keep their clusterIP: it is a choice, not an allocation.
+ * source's range; in the target they may be taken or out of range, so they are allocated anew.
+ * Headless Services ("None") keep their clusterIP: it is a choice, not an allocation. With
+ * `keepNodePorts` the node ports and the health-check node port stay, for clients outside the cluster
+ * that were given them (the target refuses the Service if one is taken or out of its range).
  */
-export const serviceAddresses: SanitizeRule = (obj) => {
+export const serviceAddresses: SanitizeRule = (obj, ctx) => {
   if (obj.kind !== 'Service') return;
   const spec = obj.spec as ServiceSpec | undefined;
   if (!spec) return;
@@ -20,5 +23,7 @@ export const serviceAddresses: SanitizeRule = (obj) => {
     delete spec.clusterIP;
     delete spec.clusterIPs;
   }
+  if (ctx.keepNodePorts) return;
   for (const port of spec.ports ?? []) delete port.nodePort;
+  delete spec.healthCheckNodePort;
 };
