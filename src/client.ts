@@ -1,6 +1,7 @@
 // Starting and following migrations from code or the command line.
 //   tsx src/client.ts start <request.json> [--id ID] [--watch]
 //   tsx src/client.ts status|pause|resume|rollback <migration-id>
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
@@ -8,6 +9,8 @@ import { formatDuration } from './domain/duration.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequestInput } from './domain/request.js';
 import type { MigrationProgress } from './workflows/messages.js';
 import type { MigrationResult, migrateCluster } from './workflows/migrate-cluster.js';
+import type { describeBackup as describeBackupWorkflow, listBackups as listBackupsWorkflow } from './workflows/backups.js';
+import type { BackupListing, BackupSummary, StorageRef } from './activities/contract.js';
 
 export const DEFAULT_TASK_QUEUE = 'kubeferry';
 
@@ -50,6 +53,20 @@ export async function startMigration(
     if (err instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle(migrationId);
     throw err;
   }
+}
+
+/** Backups under a bucket and prefix, newest first, read by a worker (which holds the S3 credentials). */
+export async function listBackups(client: Client, taskQueue: string, storage: StorageRef, limit = 100): Promise<BackupListing[]> {
+  return client.workflow.execute<typeof listBackupsWorkflow>('listBackups', {
+    taskQueue, workflowId: `kubeferry-list-backups-${randomUUID()}`, args: [storage, limit], staticSummary: `list backups in s3://${storage.bucket}/${storage.prefix}`,
+  });
+}
+
+/** One backup's summary (objects, kinds, waves, workloads, what was left out and why). */
+export async function describeBackup(client: Client, taskQueue: string, storage: StorageRef, backupId: string): Promise<BackupSummary> {
+  return client.workflow.execute<typeof describeBackupWorkflow>('describeBackup', {
+    taskQueue, workflowId: `kubeferry-describe-backup-${randomUUID()}`, args: [storage, backupId], staticSummary: `describe backup ${backupId}`,
+  });
 }
 
 /** One line for the Web UI's list of workflows: what moves where. Names only. */

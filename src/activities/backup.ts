@@ -1,46 +1,87 @@
-// Backup: list the selected objects of the source, page by page, and write them to S3 grouped by type.
-import { VersionApi, type KubernetesObject, type V1Deployment, type V1Service } from '@kubernetes/client-node';
-import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+// Backup: stream the selected objects of the source into S3, type by type, in compressed parts; Secrets
+// encrypted. After each type, what was learned of it (ids, references, workloads) is stored next to the
+// parts and the finished types are heartbeated, so a backup whose worker dies resumes at the next type.
+// The manifest goes last: its presence is what makes a backup complete.
+import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { planObjectWaves, waveSummaries, type PlanNode } from '../domain/dependency-graph.js';
-import { objectId, referencesOf, type ObjectLike } from '../domain/references.js';
-import { selectNamespaces } from '../domain/request.js';
-import type { BackupInput, BackupSummary, DescribeBackupInput } from './contract.js';
+import type { BackupInput, BackupListing, BackupSummary, DescribeBackupInput, ListBackupsInput } from './contract.js';
 import {
   FORMAT_VERSION,
-  ENCRYPTED_RESOURCES,
+  ENCRYPTED_TYPES,
   archiveKey,
-  encodeArchive,
+  backupsRoot,
+  indexKey,
   manifestKey,
   planKey,
   type ArchiveEntry,
   type BackupManifest,
+  type LeftOutGroup,
+  type RawObject,
+  type TypeEntry,
 } from './backup-format.js';
 import { encrypt, type ArchiveKey } from './archive-crypto.js';
-import type { Cluster, ClusterRegistry } from './clusters.js';
+import type { ClusterRegistry } from './clusters.js';
+import { collectSelection, scanSource, type ObjectSink, type TypeResult } from './collect.js';
+import { gzipSync } from 'node:zlib';
 import type { ObjectStore } from './object-store.js';
-import { NAMESPACES, RESOURCE_TYPES, type ResourceTypeInfo } from './resource-types.js';
 
-const PAGE_SIZE = 500;
+/** A part is closed at this many objects or bytes (uncompressed), whichever comes first. */
+const PART_OBJECTS = 2000;
+const PART_BYTES = 8 * 1024 * 1024;
 
-/** Why an object of the source is deliberately not copied, or undefined to copy it. */
-export function leaveOutReason(obj: KubernetesObject & { type?: string }): string | undefined {
-  const name = obj.metadata?.name;
-  if (obj.kind === 'ServiceAccount' && name === 'default') return 'default ServiceAccount (every namespace gets its own)';
-  if (obj.kind === 'ConfigMap' && name === 'kube-root-ca.crt') return 'kube-root-ca.crt (published by the target cluster itself)';
-  if (obj.kind === 'Secret' && obj.type === 'kubernetes.io/service-account-token') return 'service-account token Secret (issued by the target)';
-  return undefined;
+/** Writes a type's objects to S3 in parts; returns the archive entries. */
+class ArchiveSink implements ObjectSink<ArchiveEntry[]> {
+  private lines: string[] = [];
+  private bytes = 0;
+  private parts: ArchiveEntry[] = [];
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly bucket: string,
+    private readonly prefix: string,
+    private readonly backupId: string,
+    private readonly encryptionKey: ArchiveKey | undefined,
+  ) {}
+
+  async add(type: TypeEntry, obj: RawObject): Promise<void> {
+    const line = JSON.stringify(obj);
+    this.lines.push(line);
+    this.bytes += line.length;
+    if (this.lines.length >= PART_OBJECTS || this.bytes >= PART_BYTES) await this.flush(type);
+  }
+
+  async finish(type: TypeEntry): Promise<ArchiveEntry[]> {
+    if (this.lines.length) await this.flush(type);
+    const parts = this.parts;
+    this.parts = [];
+    return parts;
+  }
+
+  private async flush(type: TypeEntry): Promise<void> {
+    const secret = ENCRYPTED_TYPES.has(type.name);
+    if (secret && !this.encryptionKey) {
+      throw ApplicationFailure.nonRetryable(
+        `${type.name} are selected, but this worker has no backup encryption key, and Secrets are never stored in plain text. ` +
+          `Set backupEncryption.keyFile in the worker config (64 hex characters), or add ${type.name} to resources.exclude.`,
+        'EncryptionKeyMissing',
+      );
+    }
+    const count = this.lines.length;
+    const gz = gzipSync(Buffer.from(this.lines.join('\n') + '\n'));
+    this.lines = [];
+    this.bytes = 0;
+    const key = archiveKey(this.prefix, this.backupId, type.name, this.parts.length + 1, secret);
+    const { size, sha256 } = await this.store.put(this.bucket, key, secret ? encrypt(gz, this.encryptionKey!) : gz);
+    this.parts.push({
+      type: type.name, key, count, size, sha256,
+      ...(secret ? { encryption: { algorithm: 'AES-256-GCM' as const, keyId: this.encryptionKey!.id } } : {}),
+    });
+  }
 }
 
-export async function listAll(cluster: Cluster, type: ResourceTypeInfo, namespace: string | undefined, labelSelector?: string) {
-  const items: KubernetesObject[] = [];
-  let continueToken: string | undefined;
-  do {
-    const page = await cluster.objects.list(type.apiVersion, type.kind, namespace, undefined, undefined, undefined,
-      undefined, labelSelector, PAGE_SIZE, continueToken);
-    for (const item of page.items) items.push({ ...item, apiVersion: type.apiVersion, kind: type.kind });
-    continueToken = page.metadata?._continue || undefined;
-  } while (continueToken);
-  return items;
+/** The heartbeat of a backup: the types that are finished (their index is in S3). */
+interface BackupCursor {
+  typesDone: string[];
 }
 
 export async function backupResources(
@@ -51,100 +92,52 @@ export async function backupResources(
 ): Promise<BackupSummary> {
   const { bucket, prefix } = input.storage;
   const startedAt = new Date().toISOString();
-  if (await store.exists(bucket, manifestKey(prefix, input.backupId))) {
+  const existing = await store.get(bucket, manifestKey(prefix, input.backupId));
+  if (existing) {
+    const manifest = JSON.parse(existing.toString('utf8')) as BackupManifest;
+    // Finished by an earlier attempt of this same migration (the worker died before reporting it).
+    if (manifest.migrationId === input.migrationId) return summarize(manifest);
     throw ApplicationFailure.nonRetryable(
       `backup "${input.backupId}" already exists in s3://${bucket}/${prefix}; backups are never overwritten. Choose another backupId.`,
       'BackupExists',
     );
   }
   const source = clusters.get(input.source);
-  const version = await source.kc.makeApiClient(VersionApi).getCode();
-
-  const namespaceList = await listAll(source, NAMESPACES, undefined);
-  const allNamespaces = namespaceList.map((ns) => ns.metadata!.name!);
-  const namespaces = selectNamespaces({ namespaces: input.namespaces }, allNamespaces);
-  if (namespaces.length === 0) {
-    throw ApplicationFailure.nonRetryable(
-      `no namespace of cluster "${input.source}" matches namespaces.include ${JSON.stringify(input.namespaces.include)}` +
-        (input.namespaces.exclude.length ? ` minus exclude ${JSON.stringify(input.namespaces.exclude)}` : '') +
-        `; the cluster has: ${allNamespaces.join(', ')}`,
-      'InvalidRequest',
-    );
-  }
-
-  const leftOut: Record<string, number> = {};
-  // Ids and references only, for the restore plan.
-  const planNodes: PlanNode[] = [];
-  const archives: ArchiveEntry[] = [];
-  const workloads: string[] = [];
-  // Selectors and pod labels only (not objects), to link each workload to the Services that reach it.
-  const serviceSelectors: ServiceSelector[] = [];
-  const podLabels = new Map<string, Record<string, string>>();
-  const writeArchive = async (type: ResourceTypeInfo, objects: KubernetesObject[]) => {
-    if (objects.length === 0) return;
-    const secret = ENCRYPTED_RESOURCES.has(type.resource);
-    if (secret && !encryptionKey) {
-      throw ApplicationFailure.nonRetryable(
-        `${objects.length} ${type.resource} are selected, but this worker has no backup encryption key, and Secrets are never ` +
-          `stored in plain text. Set backupEncryption.keyFile in the worker config (64 hex characters), or leave ${type.resource} out of resources.include.`,
-        'EncryptionKeyMissing',
-      );
-    }
-    const key = archiveKey(prefix, input.backupId, type.resource, secret);
-    const body = secret ? encrypt(encodeArchive(objects), encryptionKey!) : encodeArchive(objects);
-    const { size, sha256 } = await store.put(bucket, key, body, 'application/octet-stream');
-    archives.push({
-      resource: type.resource, apiVersion: type.apiVersion, kind: type.kind, key, count: objects.length, size, sha256,
-      ...(secret ? { encryption: { algorithm: 'AES-256-GCM' as const, keyId: encryptionKey!.id } } : {}),
-    });
-  };
-
-  const namespaceObjects = namespaceList.filter((ns) => namespaces.includes(ns.metadata!.name!));
-  await writeArchive(NAMESPACES, namespaceObjects);
-  planNodes.push(...namespaceObjects.map(toPlanNode));
-
-  for (const resource of input.resources) {
-    const type = RESOURCE_TYPES[resource];
-    const kept: KubernetesObject[] = [];
-    for (const namespace of namespaces) {
-      for (const obj of await listAll(source, type, namespace, input.labelSelector)) {
-        const reason = leaveOutReason(obj);
-        if (reason) {
-          leftOut[reason] = (leftOut[reason] ?? 0) + 1;
-          continue;
-        }
-        if (obj.metadata) delete obj.metadata.managedFields;
-        kept.push(obj);
-        const ref = `${namespace}/${obj.metadata!.name}`;
-        if (type.kind === 'Deployment') {
-          workloads.push(ref);
-          podLabels.set(ref, (obj as V1Deployment).spec?.template.metadata?.labels ?? {});
-        }
-        const selector = type.kind === 'Service' ? (obj as V1Service).spec?.selector : undefined;
-        if (selector && Object.keys(selector).length) serviceSelectors.push({ ref, namespace, selector });
-      }
-      heartbeat({ resource, namespace });
-    }
-    await writeArchive(type, kept);
-    planNodes.push(...kept.map(toPlanNode));
-  }
-
-  const plan = planObjectWaves(planNodes);
-  const planBody = Buffer.from(JSON.stringify(plan));
-  const storedPlan = await store.put(bucket, planKey(prefix, input.backupId), planBody, 'application/json');
-
+  const scan = await scanSource(source, { ...input, source: input.source });
+  const cursor: BackupCursor = { typesDone: [] };
+  const resumed = new Set((Context.current().info.heartbeatDetails as BackupCursor | undefined)?.typesDone ?? []);
+  const kept = await collectSelection(source, scan, input, () => new ArchiveSink(store, bucket, prefix, input.backupId, encryptionKey), {
+    resume: async (type) => (resumed.has(type.name) ? readIndex(store, bucket, prefix, input.backupId, type.name) : undefined),
+    finished: async (result, wasResumed) => {
+      const worthKeeping = result.type.count > 0 || result.leftOut.length > 0;
+      if (!wasResumed && worthKeeping) await store.put(bucket, indexKey(prefix, input.backupId, result.type.name), Buffer.from(JSON.stringify(result)), 'application/json');
+      cursor.typesDone.push(result.type.name);
+      heartbeat(cursor);
+    },
+    page: () => heartbeat(cursor),
+  });
+  const nodes = linkSelectors(kept);
+  const plan = planObjectWaves(nodes);
+  const storedPlan = await store.put(bucket, planKey(prefix, input.backupId), Buffer.from(JSON.stringify(plan)), 'application/json');
+  const workloads = kept.flatMap((r) => r.workloads);
   const manifest: BackupManifest = {
     formatVersion: FORMAT_VERSION,
     backupId: input.backupId,
     migrationId: input.migrationId,
     sourceCluster: input.source,
-    sourceVersion: version.gitVersion,
+    sourceVersion: scan.version,
     startedAt,
     completedAt: new Date().toISOString(),
-    filters: { namespaces: input.namespaces, resources: input.resources, ...(input.labelSelector ? { labelSelector: input.labelSelector } : {}) },
-    namespaces,
-    kinds: archives.map((a) => ({ kind: a.kind, count: a.count })),
-    archives,
+    filters: {
+      namespaces: input.namespaces,
+      resources: input.resources,
+      clusterResources: input.clusterResources,
+      ...(input.labelSelector ? { labelSelector: input.labelSelector } : {}),
+    },
+    namespaces: scan.namespaces,
+    types: kept.filter((r) => r.type.count > 0).map((r) => r.type),
+    kinds: kept.filter((r) => r.type.count > 0).map((r) => ({ kind: r.type.kindKey, count: r.type.count })),
+    archives: kept.flatMap((r) => r.sink),
     workloads,
     plan: {
       key: planKey(prefix, input.backupId),
@@ -153,10 +146,10 @@ export async function backupResources(
       brokenCycles: plan.brokenCycles.length,
       outside: plan.outside.length,
     },
-    workloadServices: servicesOfWorkloads(workloads, podLabels, serviceSelectors),
-    leftOut,
+    workloadServices: servicesOfWorkloads(kept),
+    leftOut: mergeLeftOut(kept.flatMap((r) => r.leftOut)),
+    leftOutTypes: scan.leftOutTypes,
   };
-  // The manifest goes last: its presence is what makes the backup complete.
   const written = await store.putIfAbsent(bucket, manifestKey(prefix, input.backupId), Buffer.from(JSON.stringify(manifest, null, 2)));
   if (!written) {
     throw ApplicationFailure.nonRetryable(`backup "${input.backupId}" was written by someone else meanwhile; not overwritten`, 'BackupExists');
@@ -164,30 +157,53 @@ export async function backupResources(
   return summarize(manifest);
 }
 
-export function toPlanNode(o: KubernetesObject): PlanNode {
-  return { id: objectId(o.kind!, o.metadata?.namespace, o.metadata!.name!), kind: o.kind!, refs: referencesOf(o as ObjectLike) };
+async function readIndex(store: ObjectStore, bucket: string, prefix: string, backupId: string, type: string) {
+  const data = await store.get(bucket, indexKey(prefix, backupId, type));
+  return data ? (JSON.parse(data.toString('utf8')) as TypeResult<ArchiveEntry[]>) : undefined;
 }
 
-export interface ServiceSelector {
-  ref: string;
-  namespace: string;
-  selector: Record<string, string>;
+const matches = (selector: Record<string, string>, labels: Record<string, string> | undefined) =>
+  Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+
+/** PodDisruptionBudgets wait for the workloads they select (the plan then restores them after). */
+export function linkSelectors(results: readonly Pick<TypeResult<unknown>, 'nodes' | 'podLabels' | 'selectors'>[]): PlanNode[] {
+  const podLabels = new Map(results.flatMap((r) => r.podLabels));
+  const extra = new Map<string, string[]>();
+  for (const s of results.flatMap((r) => r.selectors)) {
+    if (s.kind !== 'PodDisruptionBudget') continue;
+    extra.set(s.id, [...podLabels].filter(([id, labels]) => id.split('/')[1] === s.namespace && matches(s.selector, labels)).map(([id]) => id));
+  }
+  return results.flatMap((r) => r.nodes).map((n) => (extra.has(n.id) ? { ...n, refs: [...n.refs, ...extra.get(n.id)!] } : n));
 }
 
 /** For each workload, the Services of its namespace whose selector matches its pod labels. */
-export function servicesOfWorkloads(
-  workloads: string[],
-  podLabels: ReadonlyMap<string, Record<string, string>>,
-  services: readonly ServiceSelector[],
-): Record<string, string[]> {
-  return Object.fromEntries(workloads.map((w) => [w, services
-    .filter((s) => w.startsWith(`${s.namespace}/`) && Object.entries(s.selector).every(([k, v]) => podLabels.get(w)?.[k] === v))
-    .map((s) => s.ref)]));
+export function servicesOfWorkloads(results: readonly Pick<TypeResult<unknown>, 'podLabels' | 'selectors'>[]): Record<string, string[]> {
+  const services = results.flatMap((r) => r.selectors).filter((s) => s.kind === 'Service');
+  return Object.fromEntries(results.flatMap((r) => r.podLabels).map(([id, labels]) => [
+    id,
+    services.filter((s) => id.split('/')[1] === s.namespace && matches(s.selector, labels)).map((s) => s.id),
+  ]));
 }
+
+export function mergeLeftOut(groups: readonly LeftOutGroup[]): LeftOutGroup[] {
+  const byReason = new Map<string, LeftOutGroup>();
+  for (const g of groups) {
+    const m = byReason.get(g.reason) ?? { reason: g.reason, count: 0, examples: [] };
+    m.count += g.count;
+    m.examples = [...m.examples, ...g.examples].slice(0, 5);
+    byReason.set(g.reason, m);
+  }
+  return [...byReason.values()].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+}
+
+/** Manifests never change once written (a backup id is never reused), so each is read once per worker. */
+const manifestCache = new Map<string, BackupManifest>();
 
 export async function readManifest(store: ObjectStore, input: DescribeBackupInput): Promise<BackupManifest> {
   const { bucket, prefix } = input.storage;
   const key = manifestKey(prefix, input.backupId);
+  const cached = manifestCache.get(`${bucket}/${key}`);
+  if (cached) return cached;
   const data = await store.get(bucket, key);
   if (!data) {
     throw ApplicationFailure.nonRetryable(`backup "${input.backupId}" not found: s3://${bucket}/${key} does not exist`, 'BackupNotFound');
@@ -200,10 +216,13 @@ export async function readManifest(store: ObjectStore, input: DescribeBackupInpu
   }
   if (manifest.formatVersion !== FORMAT_VERSION) {
     throw ApplicationFailure.nonRetryable(
-      `backup "${input.backupId}" has format version ${manifest.formatVersion}; this worker reads version ${FORMAT_VERSION}`,
-      'CorruptBackup',
+      `backup "${input.backupId}" has format version ${manifest.formatVersion}; this worker reads version ${FORMAT_VERSION}. ` +
+        `Restore it with a kubeferry release that reads that version.`,
+      'UnsupportedBackupVersion',
     );
   }
+  if (manifestCache.size > 100) manifestCache.clear();
+  manifestCache.set(`${bucket}/${key}`, manifest);
   return manifest;
 }
 
@@ -211,12 +230,39 @@ export function summarize(manifest: BackupManifest): BackupSummary {
   return {
     backupId: manifest.backupId,
     sourceCluster: manifest.sourceCluster,
+    sourceVersion: manifest.sourceVersion,
+    completedAt: manifest.completedAt,
     namespaces: manifest.namespaces,
-    objects: manifest.archives.reduce((sum, a) => sum + a.count, 0),
+    objects: manifest.types.reduce((sum, t) => sum + t.count, 0),
     kinds: manifest.kinds,
     waves: manifest.plan.waves,
     plan: { brokenCycles: manifest.plan.brokenCycles, outside: manifest.plan.outside },
     workloads: manifest.workloads.length,
-    leftOut: manifest.leftOut,
+    leftOut: Object.fromEntries(manifest.leftOut.map((g) => [g.reason, g.count])),
   };
+}
+
+/** Finished backups under the prefix (those with a manifest), newest first. */
+export async function listBackups(store: ObjectStore, input: ListBackupsInput): Promise<BackupListing[]> {
+  const { bucket, prefix } = input.storage;
+  const root = backupsRoot(prefix);
+  const listings: BackupListing[] = [];
+  for (const folder of await store.listPrefixes(bucket, root)) {
+    const backupId = folder.slice(root.length).replace(/\/$/, '');
+    // A folder without a manifest is a backup still running, or one that failed before its end.
+    if (!(await store.exists(bucket, manifestKey(prefix, backupId)))) {
+      listings.push({ backupId, status: 'incomplete' });
+      continue;
+    }
+    try {
+      const m = await readManifest(store, { storage: input.storage, backupId });
+      listings.push({
+        backupId, status: 'complete', sourceCluster: m.sourceCluster, completedAt: m.completedAt,
+        objects: m.types.reduce((s, t) => s + t.count, 0), migrationId: m.migrationId,
+      });
+    } catch (err) {
+      listings.push({ backupId, status: 'unreadable', problem: (err as Error).message });
+    }
+  }
+  return listings.sort((a, b) => (b.completedAt ?? '9').localeCompare(a.completedAt ?? '9')).slice(0, input.limit ?? 100);
 }

@@ -2,6 +2,13 @@
 import * as k8s from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ClusterConfig } from '../config/worker-config.js';
+import { KubeRest } from './kube-rest.js';
+
+/**
+ * Requests per second per API server unless the config says otherwise: far above client-go's default
+ * of 5 (kubectl's 50), below what a control plane takes before its own fairness limits answer 429.
+ */
+const DEFAULT_QPS = 200;
 
 export interface Cluster {
   name: string;
@@ -10,6 +17,8 @@ export interface Cluster {
   core: k8s.CoreV1Api;
   apps: k8s.AppsV1Api;
   discovery: k8s.DiscoveryV1Api;
+  /** Raw JSON access, rate-limited: what moves objects (the typed clients drop fields they do not know). */
+  rest: KubeRest;
   server: string;
 }
 
@@ -44,6 +53,7 @@ export class ClusterRegistry {
       core: kc.makeApiClient(k8s.CoreV1Api),
       apps: kc.makeApiClient(k8s.AppsV1Api),
       discovery: kc.makeApiClient(k8s.DiscoveryV1Api),
+      rest: new KubeRest(kc, { qps: config.qps ?? DEFAULT_QPS, burst: config.burst ?? (config.qps ?? DEFAULT_QPS) * 2 }),
       server: kc.getCurrentCluster()?.server ?? '(unknown server)',
     };
     this.cache.set(name, cluster);

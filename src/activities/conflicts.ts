@@ -5,34 +5,40 @@
 // "Differs" is decided by the target API server itself, with a server-side-apply dry run, so fields it
 // defaults or allocates do not count as differences.
 import { isDeepStrictEqual } from 'node:util';
-import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import type { RawObject, TypeEntry } from './backup-format.js';
 import type { Cluster } from './clusters.js';
+import { resourcePath } from './kube-rest.js';
 import { MIGRATION_ID_LABEL } from './labels.js';
 
 export const FIELD_MANAGER = 'kubeferry';
 
-/** Applies `desired` over what exists (the "update" policy). */
-export async function applyOver(target: Cluster, desired: KubernetesObject): Promise<void> {
-  await target.objects.patch(desired, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+type TypePath = Pick<TypeEntry, 'group' | 'version' | 'resource' | 'namespaced'>;
+
+function apply(target: Cluster, type: TypePath, desired: RawObject, dryRun: boolean): Promise<RawObject> {
+  return target.rest.request<RawObject>('PATCH', resourcePath(type, desired.metadata?.namespace, desired.metadata!.name), {
+    body: desired,
+    // Server-side apply takes YAML, and JSON is YAML.
+    contentType: 'application/apply-patch+yaml',
+    query: { fieldManager: FIELD_MANAGER, force: true, ...(dryRun ? { dryRun: 'All' } : {}) },
+  });
 }
 
-const comparable = (o: KubernetesObject & Record<string, unknown>) => {
+/** Applies `desired` over what exists (the "update" policy). */
+export async function applyOver(target: Cluster, type: TypePath, desired: RawObject): Promise<void> {
+  await apply(target, type, desired, false);
+}
+
+const comparable = (o: RawObject) => {
   const { metadata, status: _status, ...rest } = o;
   const labels = { ...metadata?.labels };
   delete labels[MIGRATION_ID_LABEL];
   return { ...rest, labels, annotations: metadata?.annotations ?? {} };
 };
 
-/** The identifying part of an object, as the generic client reads it back. */
-export function headerOf(o: KubernetesObject) {
-  return { apiVersion: o.apiVersion!, kind: o.kind!, metadata: { name: o.metadata!.name!, namespace: o.metadata?.namespace } };
-}
-
-/** Whether applying `desired` would change the object in the target, ignoring kubeferry's own label. */
-export async function differsInTarget(target: Cluster, desired: KubernetesObject): Promise<boolean> {
+/** Whether applying `desired` would change `existing` in the target, ignoring kubeferry's own label. */
+export async function differsInTarget(target: Cluster, type: TypePath, desired: RawObject, existing: RawObject): Promise<boolean> {
   const withoutOurLabel = structuredClone(desired);
   if (withoutOurLabel.metadata?.labels) delete withoutOurLabel.metadata.labels[MIGRATION_ID_LABEL];
-  const existing = await target.objects.read(headerOf(desired));
-  const applied = await target.objects.patch(withoutOurLabel, undefined, 'All', FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
-  return !isDeepStrictEqual(comparable(existing as never), comparable(applied as never));
+  const applied = await apply(target, type, withoutOurLabel, true);
+  return !isDeepStrictEqual(comparable(existing), comparable(applied));
 }

@@ -51,6 +51,7 @@ export async function checkConnectivity(clusters: ClusterRegistry, store: Object
     report.target = { version: await reach(target, 'target') };
     await assertAllowed(target, 'target', TARGET_NEEDS);
   }
+  if (!input.needs.storage) return report;
   const started = Date.now();
   const key = `${input.storage.prefix.replace(/\/+$/, '')}/.kubeferry-probe-${process.pid}-${started}`;
   try {

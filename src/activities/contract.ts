@@ -3,7 +3,7 @@
 import type { NamespaceMapping } from '../domain/namespace-mapping.js';
 import type { KindCount, Wave } from '../domain/ordering.js';
 import type { ReadinessCount } from '../domain/progress.js';
-import type { ResourceType, RouteSpec } from '../domain/request.js';
+import type { RouteSpec } from '../domain/request.js';
 
 export interface StorageRef {
   bucket: string;
@@ -15,7 +15,7 @@ export interface ConnectivityInput {
   target: string;
   storage: StorageRef;
   /** Whether the source must be readable (backup) and the target writable (restore). */
-  needs: { source: boolean; target: boolean };
+  needs: { source: boolean; target: boolean; storage: boolean };
 }
 
 export interface ConnectivityReport {
@@ -24,19 +24,27 @@ export interface ConnectivityReport {
   storage: { bucket: string; roundTripMs: number };
 }
 
-export interface BackupInput {
+/** What to take from the source: the request's filters, resolved on the worker against what it serves. */
+export interface SelectionFilters {
+  namespaces: { include: string[]; exclude: string[] };
+  /** Resource types as kubectl writes them ("deployments.apps", "widgets.example.com", "*"). */
+  resources: { include: string[]; exclude: string[] };
+  clusterResources: 'auto' | 'include' | 'exclude';
+  labelSelector?: string;
+}
+
+export interface BackupInput extends SelectionFilters {
   migrationId: string;
   backupId: string;
   source: string;
   storage: StorageRef;
-  namespaces: { include: string[]; exclude: string[] };
-  resources: ResourceType[];
-  labelSelector?: string;
 }
 
 export interface BackupSummary {
   backupId: string;
   sourceCluster: string;
+  sourceVersion: string;
+  completedAt: string;
   namespaces: string[];
   objects: number;
   kinds: KindCount[];
@@ -55,6 +63,47 @@ export interface DescribeBackupInput {
   backupId: string;
 }
 
+export interface ListBackupsInput {
+  storage: StorageRef;
+  limit?: number;
+}
+
+export interface BackupListing {
+  backupId: string;
+  /** complete: has its manifest; incomplete: running, or failed before its end; unreadable: see problem. */
+  status: 'complete' | 'incomplete' | 'unreadable';
+  sourceCluster?: string;
+  completedAt?: string;
+  objects?: number;
+  migrationId?: string;
+  problem?: string;
+}
+
+export interface PlanInput extends SelectionFilters {
+  source: string;
+  target: string;
+  namespaceMapping: NamespaceMapping;
+}
+
+/** A dry run: what a migration would do, computed from the objects, with nothing written anywhere. */
+export interface PlanReport {
+  sourceVersion: string;
+  namespaces: string[];
+  objects: number;
+  kinds: KindCount[];
+  waves: Wave[];
+  /** The first few objects of each wave, as ids. */
+  waveExamples: string[][];
+  brokenCycles: { from: string; to: string }[];
+  outside: number;
+  workloads: number;
+  leftOut: { reason: string; count: number; examples: string[] }[];
+  leftOutTypes: { type: string; reason: string }[];
+  /** Types of the selection the target does not serve (and no CRD of the selection would add). */
+  notServedByTarget: string[];
+  conflicts: number;
+  conflictExamples: string[];
+}
 export interface RestoreWaveInput {
   migrationId: string;
   backupId: string;
@@ -64,6 +113,7 @@ export interface RestoreWaveInput {
   kinds: string[];
   existingObjects: 'skip' | 'update' | 'fail';
   namespaceMapping: NamespaceMapping;
+  keepNodePorts: boolean;
 }
 
 export interface PreflightInput {
@@ -130,6 +180,8 @@ export interface MigrationActivities {
   checkConnectivity(input: ConnectivityInput): Promise<ConnectivityReport>;
   backupResources(input: BackupInput): Promise<BackupSummary>;
   describeBackup(input: DescribeBackupInput): Promise<BackupSummary>;
+  listBackups(input: ListBackupsInput): Promise<BackupListing[]>;
+  planMigration(input: PlanInput): Promise<PlanReport>;
   restoreWave(input: RestoreWaveInput): Promise<RestoreWaveResult>;
   preflightRestore(input: PreflightInput): Promise<PreflightReport>;
   checkReadiness(input: ReadinessInput): Promise<ReadinessReport>;

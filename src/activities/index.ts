@@ -2,11 +2,12 @@
 // can build them against any stack.
 import type { WorkerConfig } from '../config/worker-config.js';
 import { loadArchiveKey, type ArchiveKey } from './archive-crypto.js';
-import { backupResources, readManifest, summarize } from './backup.js';
+import { backupResources, listBackups, readManifest, summarize } from './backup.js';
 import { ClusterRegistry } from './clusters.js';
 import { checkConnectivity } from './connectivity.js';
 import type { MigrationActivities } from './contract.js';
 import { ObjectStore } from './object-store.js';
+import { planMigration } from './plan.js';
 import { checkReadiness } from './readiness.js';
 import { preflightRestore, restoreWave } from './restore.js';
 import { setRouteWeight } from './traffic.js';
@@ -33,6 +34,8 @@ export function createActivities({ clusters, store, routers, encryptionKey }: Ac
     checkConnectivity: (input) => checkConnectivity(clusters, store, input),
     backupResources: (input) => backupResources(clusters, store, encryptionKey, input),
     describeBackup: async (input) => summarize(await readManifest(store, input)),
+    listBackups: (input) => listBackups(store, input),
+    planMigration: (input) => planMigration(clusters, input),
     restoreWave: (input) => restoreWave(clusters, store, encryptionKey, input),
     preflightRestore: (input) => preflightRestore(clusters, store, encryptionKey, input),
     checkReadiness: (input) => checkReadiness(clusters, store, input),

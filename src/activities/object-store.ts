@@ -82,6 +82,18 @@ export class ObjectStore {
     return keys;
   }
 
+  /** The "folders" right under a prefix (keys grouped at the next "/"). */
+  async listPrefixes(bucket: string, prefix: string): Promise<string[]> {
+    const prefixes: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix) prefixes.push(p.Prefix);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return prefixes;
+  }
+
   async delete(bucket: string, key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   }

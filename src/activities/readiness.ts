@@ -1,59 +1,120 @@
 // Readiness: how many restored workloads are ready in the target, overall and per route. A workload is
-// ready for traffic when its Deployment is, and every Service that selects its pods has a ready endpoint
-// in the target: a Deployment can be Available a moment before its endpoints are published, and an
-// ingress in front of a Service without endpoints answers 503.
-import type { V1Deployment } from '@kubernetes/client-node';
-import { mapRef } from '../domain/namespace-mapping.js';
+// ready for traffic when its controller says so (Deployments, StatefulSets, DaemonSets, Jobs, custom
+// resources with a Ready condition) and every Service that selects its pods has a ready endpoint in the
+// target: a Deployment can be Available a moment before its endpoints are published, and an ingress in
+// front of a Service without endpoints answers 503.
+import { ApplicationFailure } from '@temporalio/activity';
+import { mapNamespace } from '../domain/namespace-mapping.js';
 import type { ReadinessCount } from '../domain/progress.js';
 import type { ReadinessInput, ReadinessReport } from './contract.js';
 import { readManifest } from './backup.js';
+import type { RawObject, WorkloadEntry } from './backup-format.js';
 import { apiStatus, type Cluster, type ClusterRegistry } from './clusters.js';
+import { resourcePath } from './kube-rest.js';
 import type { ObjectStore } from './object-store.js';
 
-/** A Deployment is ready when its controller saw the latest spec and every replica is updated and available. */
-export function deploymentReady(d: V1Deployment): boolean {
-  const want = d.spec?.replicas ?? 1;
-  const s = d.status;
-  if (!s || (s.observedGeneration ?? 0) < (d.metadata?.generation ?? 1)) return false;
-  return (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= want;
+type Status = Record<string, unknown> & { observedGeneration?: number; conditions?: { type?: string; status?: string; observedGeneration?: number }[] };
+type Workload = RawObject & { spec?: Record<string, unknown>; status?: Status; metadata?: RawObject['metadata'] & { generation?: number } };
+
+const num = (v: unknown) => (typeof v === 'number' ? v : 0);
+const condition = (w: Workload, type: string) => w.status?.conditions?.find((c) => c.type === type);
+/** The controller has seen the latest spec. */
+const observed = (w: Workload) => num(w.status?.observedGeneration) >= (w.metadata?.generation ?? 1);
+
+/** Whether a workload is ready, by its kind's own status; one rule per kind. */
+export function workloadReady(w: Workload): boolean {
+  const s = w.status ?? {};
+  const want = typeof w.spec?.replicas === 'number' ? w.spec.replicas : 1;
+  switch (w.kind) {
+    case 'Deployment':
+      return observed(w) && num(s.updatedReplicas) >= want && num(s.availableReplicas) >= want;
+    case 'StatefulSet':
+      return observed(w) && num(s.readyReplicas) >= want && num(s.updatedReplicas ?? s.currentReplicas) >= want && num(s.availableReplicas ?? s.readyReplicas) >= want;
+    case 'DaemonSet': {
+      const desired = num(s.desiredNumberScheduled);
+      return observed(w) && desired > 0 && num(s.numberReady) >= desired && num(s.updatedNumberScheduled) >= desired && num(s.numberAvailable) >= desired;
+    }
+    case 'Job':
+      // A finished Job is done; a running one is ready once one of its pods is.
+      if (condition(w, 'Failed')?.status === 'True') return false;
+      return condition(w, 'Complete')?.status === 'True' || num(s.ready) >= 1;
+    default: {
+      // Custom resources: a Ready condition that is True and (where reported) about the latest spec.
+      const ready = condition(w, 'Ready');
+      if (ready?.status !== 'True') return false;
+      const generation = ready.observedGeneration ?? w.status?.observedGeneration;
+      return generation === undefined || generation >= (w.metadata?.generation ?? 1);
+    }
+  }
 }
 
-async function deploymentIsReady(target: Cluster, ref: string): Promise<boolean> {
-  const [namespace, name] = ref.split('/') as [string, string];
+async function readWorkload(target: Cluster, path: string): Promise<Workload | undefined> {
   try {
-    return deploymentReady(await target.apps.readNamespacedDeployment({ namespace, name }));
+    return await target.rest.get<Workload>(path);
   } catch (err) {
-    if (apiStatus(err) === 404) return false;
+    if (apiStatus(err) === 404) return undefined;
     throw err;
   }
 }
 
-async function serviceHasEndpoints(target: Cluster, ref: string): Promise<boolean> {
-  const [namespace, name] = ref.split('/') as [string, string];
+async function serviceHasEndpoints(target: Cluster, namespace: string, name: string): Promise<boolean> {
   const slices = await target.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${name}` });
   return slices.items.some((s) => (s.endpoints ?? []).some((e) => e.conditions?.ready !== false));
 }
 
+/**
+ * The workload of the backup a route names: "namespace/name", or "kind/namespace/name" when a namespace
+ * has two workloads of that name. Undefined when none or several match.
+ */
+export function findWorkload(workloads: readonly WorkloadEntry[], ref: string): WorkloadEntry | undefined {
+  const parts = ref.split('/');
+  const [kind, namespace, name] = parts.length === 3 ? parts : [undefined, ...parts];
+  const found = workloads.filter((w) => w.namespace === namespace && w.name === name && (!kind || kindMatches(w, kind)));
+  return found.length === 1 ? found[0] : undefined;
+}
+
+const kindMatches = (w: WorkloadEntry, kind: string) => {
+  const k = kind.toLowerCase();
+  const idKind = w.id.slice(0, w.id.indexOf('/')).toLowerCase();
+  return idKind === k || idKind.split('.')[0] === k || w.type === k || w.type.split('.')[0] === k || w.type.split('.')[0] === `${k}s`;
+};
+
 export async function checkReadiness(clusters: ClusterRegistry, store: ObjectStore, input: ReadinessInput): Promise<ReadinessReport> {
   const manifest = await readManifest(store, input);
   const target = clusters.get(input.target);
-  const wanted = new Set([...manifest.workloads, ...input.routes.flatMap((r) => r.workloads)]);
+  const types = new Map(manifest.types.map((t) => [t.name, t]));
+  const routeWorkloads = new Map<string, WorkloadEntry[]>();
+  const unknown: string[] = [];
+  for (const route of input.routes) {
+    routeWorkloads.set(route.name, route.workloads.flatMap((ref) => {
+      const w = findWorkload(manifest.workloads, ref);
+      if (!w) unknown.push(`route "${route.name}": ${ref}`);
+      return w ? [w] : [];
+    }));
+  }
+  if (unknown.length) {
+    throw ApplicationFailure.nonRetryable(
+      `routes name workloads that backup "${input.backupId}" does not hold (or holds twice under that name; write "kind/namespace/name"): ` +
+        `${unknown.join(', ')}. Its workloads: ${manifest.workloads.slice(0, 20).map((w) => `${w.namespace}/${w.name}`).join(', ')}`,
+      'InvalidRequest',
+    );
+  }
   const ready = new Map<string, boolean>();
-  const inTarget = (ref: string) => mapRef(input.namespaceMapping, ref);
   await Promise.all(
-    [...wanted].map(async (ref) => {
-      const services = manifest.workloadServices?.[ref] ?? [];
-      const checks = await Promise.all([
-        deploymentIsReady(target, inTarget(ref)),
-        ...services.map((s) => serviceHasEndpoints(target, inTarget(s))),
-      ]);
-      ready.set(ref, checks.every(Boolean));
+    manifest.workloads.map(async (w) => {
+      const namespace = mapNamespace(input.namespaceMapping, w.namespace);
+      const type = types.get(w.type);
+      const obj = type ? await readWorkload(target, resourcePath(type, namespace, w.name)) : undefined;
+      if (!obj || !workloadReady(obj)) return ready.set(w.id, false);
+      const services = manifest.workloadServices[w.id] ?? [];
+      const endpoints = await Promise.all(services.map((id) => serviceHasEndpoints(target, namespace, id.split('/')[2]!)));
+      ready.set(w.id, endpoints.every(Boolean));
     }),
   );
-  const count = (refs: string[]): ReadinessCount => ({ ready: refs.filter((r) => ready.get(r)).length, total: refs.length });
+  const count = (ws: readonly WorkloadEntry[]): ReadinessCount => ({ ready: ws.filter((w) => ready.get(w.id)).length, total: ws.length });
   return {
     overall: count(manifest.workloads),
-    routes: Object.fromEntries(input.routes.map((r) => [r.name, count(r.workloads)])),
-    notReady: [...wanted].filter((r) => !ready.get(r)).sort().slice(0, 10),
+    routes: Object.fromEntries([...routeWorkloads].map(([name, ws]) => [name, count(ws)])),
+    notReady: manifest.workloads.filter((w) => !ready.get(w.id)).map((w) => `${w.namespace}/${w.name}`).sort().slice(0, 10),
   };
 }

@@ -1,18 +1,32 @@
-// Restore: create one wave's objects in the target, in parallel, each sanitized; existing ones are skipped.
-import type { KubernetesObject } from '@kubernetes/client-node';
-import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+// Restore: create one wave's objects in the target, archive part by archive part, in parallel chunks,
+// each object sanitized. After each chunk the activity heartbeats a cursor (part, offset, counts): a
+// worker killed mid-wave resumes at that chunk, and an object of the interrupted chunk that was already
+// created is recognised by this migration's label, so nothing is counted or created twice.
+import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import type { PreflightInput, PreflightReport, RestoreWaveInput, RestoreWaveResult } from './contract.js';
 import { decrypt, type ArchiveKey } from './archive-crypto.js';
-import { decodeArchive, type ArchiveEntry, type BackupManifest, type StoredPlan } from './backup-format.js';
+import { decodeArchive, type ArchiveEntry, type BackupManifest, type RawObject, type StoredPlan, type TypeEntry } from './backup-format.js';
+import { mapNamespace, type NamespaceMapping } from '../domain/namespace-mapping.js';
 import { objectId } from '../domain/references.js';
 import { readManifest } from './backup.js';
-import { apiMessage, apiStatus, type ClusterRegistry } from './clusters.js';
+import { apiMessage, apiStatus, type Cluster, type ClusterRegistry } from './clusters.js';
 import { sha256, type ObjectStore } from './object-store.js';
-import { sanitize } from './sanitize/index.js';
-import { applyOver, differsInTarget, headerOf } from './conflicts.js';
+import { sanitize, type SanitizeContext } from './sanitize/index.js';
+import { applyOver, differsInTarget } from './conflicts.js';
+import { discover, gvkKey } from './discovery.js';
+import { resourcePath } from './kube-rest.js';
+import { MIGRATION_ID_LABEL } from './labels.js';
 
 const CONCURRENCY = 16;
+/** Objects per heartbeat; a resumed wave redoes at most this many lookups. */
+const CHUNK = 200;
 const MAX_REPORTED_ERRORS = 20;
+
+interface RestoreCursor {
+  archive: number;
+  offset: number;
+  result: RestoreWaveResult;
+}
 
 export async function restoreWave(
   clusters: ClusterRegistry,
@@ -24,44 +38,155 @@ export async function restoreWave(
   const target = clusters.get(input.target);
   const plan = await readPlan(store, input.storage.bucket, manifest);
   const ids = new Set(plan.waves[input.wave] ?? []);
-  const kinds = new Set([...ids].map((id) => id.slice(0, id.indexOf('/'))));
-  const archives = manifest.archives.filter((a) => kinds.has(a.kind));
+  const kindKeys = new Set([...ids].map((id) => id.slice(0, id.indexOf('/'))));
+  const types = new Map(manifest.types.filter((t) => kindKeys.has(t.kindKey)).map((t) => [t.name, t]));
+  const archives = manifest.archives.filter((a) => types.has(a.type));
 
-  const objects: KubernetesObject[] = [];
-  for (const archive of archives) {
-    const decoded = await loadArchive(store, input.storage.bucket, input.backupId, archive, encryptionKey);
-    objects.push(...decoded.filter((o) => ids.has(objectId(o.kind!, o.metadata?.namespace, o.metadata!.name!))));
+  const resumed = Context.current().info.heartbeatDetails as RestoreCursor | undefined;
+  const cursor: RestoreCursor = resumed?.result?.wave === input.wave
+    ? resumed
+    : { archive: 0, offset: 0, result: { wave: input.wave, created: 0, skipped: 0, updated: 0, failed: 0, errors: [], differing: 0, differences: [] } };
+  const result = cursor.result;
+  const owners = new OwnerLookup(target, manifest);
+  const ctx: SanitizeContext = {
+    migrationId: input.migrationId,
+    namespaceMapping: input.namespaceMapping,
+    keepNodePorts: input.keepNodePorts,
+    ownerUid: (ref) => owners.uid(ref),
+  };
+
+  for (; cursor.archive < archives.length; cursor.archive++, cursor.offset = 0) {
+    const archive = archives[cursor.archive]!;
+    const type = types.get(archive.type)!;
+    const objects = (await loadArchive(store, input.storage.bucket, input.backupId, archive, encryptionKey))
+      .filter((o) => ids.has(objectId(type.kindKey, o.metadata?.namespace, o.metadata!.name!)));
+    while (cursor.offset < objects.length) {
+      const chunk = objects.slice(cursor.offset, cursor.offset + CHUNK);
+      await owners.resolve(chunk.flatMap((o) => ownersOf(o, input.namespaceMapping)));
+      await forEachConcurrently(chunk, async (o) => restoreOne(target, type, sanitizeRaw(o, ctx), input, result));
+      cursor.offset += chunk.length;
+      heartbeat(cursor);
+    }
+  }
+  const crds = [...ids].filter((id) => id.startsWith('CustomResourceDefinition//')).map((id) => id.split('/')[2]!);
+  if (crds.length) await waitEstablished(target, crds);
+  return result;
+}
+
+/** The sanitizing rules work on any object; raw JSON keeps every field the API server sent. */
+export const sanitizeRaw = (o: RawObject, ctx: SanitizeContext): RawObject => sanitize(o as never, ctx) as unknown as RawObject;
+
+/** The owners an object names, in the namespace it lands in. */
+function ownersOf(o: RawObject, mapping: NamespaceMapping): OwnerRef[] {
+  const namespace = o.metadata?.namespace ? mapNamespace(mapping, o.metadata.namespace) : undefined;
+  return (o.metadata?.ownerReferences ?? []).map((r) => ({ apiVersion: r.apiVersion, kind: r.kind, name: r.name, namespace }));
+}
+
+type OwnerRef = { apiVersion: string; kind: string; name: string; namespace?: string };
+
+/**
+ * Owner references name the owner's uid, which differs in the target. The owner is restored in an earlier
+ * wave (the plan orders owners first); its new uid is looked up once and the reference pointed at it. An
+ * owner that is not in the target is dropped from the references: a dangling one would make the garbage
+ * collector delete the object.
+ */
+class OwnerLookup {
+  private readonly uids = new Map<string, string | undefined>();
+  private served?: Map<string, TypeEntry | { group: string; version: string; resource: string; namespaced: boolean }>;
+
+  constructor(private readonly target: Cluster, private readonly manifest: BackupManifest) {}
+
+  private key = (r: OwnerRef) => `${r.apiVersion}/${r.kind}/${r.namespace ?? ''}/${r.name}`;
+
+  uid(r: OwnerRef): string | undefined {
+    return this.uids.get(this.key(r));
   }
 
-  const result: RestoreWaveResult = { wave: input.wave, created: 0, skipped: 0, updated: 0, failed: 0, errors: [], differing: 0, differences: [] };
-  await forEachConcurrently(objects, async (obj, done) => {
-    const where = describe(obj);
-    const desired = sanitize(obj, { migrationId: input.migrationId, namespaceMapping: input.namespaceMapping });
-    try {
-      try {
-        await withApiRetry(() => target.objects.create(desired));
-        result.created += 1;
-      } catch (err) {
-        if (apiStatus(err) !== 409 || input.existingObjects === 'fail') throw err;
-        if (input.existingObjects === 'update') {
-          await withApiRetry(() => applyOver(target, desired));
-          result.updated += 1;
-        } else {
-          result.skipped += 1;
-          if (await withApiRetry(() => differsInTarget(target, desired))) {
-            result.differing += 1;
-            if (result.differences.length < MAX_REPORTED_ERRORS) result.differences.push(where);
-          }
+  async resolve(refs: OwnerRef[]): Promise<void> {
+    const todo = refs.filter((r) => !this.uids.has(this.key(r)));
+    if (todo.length === 0) return;
+    await forEachConcurrently(todo, async (r) => {
+      const type = await this.typeOf(r);
+      let uid: string | undefined;
+      if (type) {
+        try {
+          const owner = await withApiRetry(() => this.target.rest.get<RawObject>(resourcePath(type, r.namespace, r.name)));
+          uid = owner.metadata?.uid;
+        } catch (err) {
+          if (apiStatus(err) !== 404) throw err;
         }
       }
-    } catch (err) {
-      // One object's failure is recorded and reported; it does not stop the others.
-      result.failed += 1;
-      if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push(`${where}: ${apiMessage(err)}`);
+      this.uids.set(this.key(r), uid);
+    });
+  }
+
+  private async typeOf(r: OwnerRef) {
+    const [group, version] = r.apiVersion.includes('/') ? r.apiVersion.split('/') as [string, string] : ['', r.apiVersion];
+    const inBackup = this.manifest.types.find((t) => t.group === group && t.kind === r.kind);
+    if (inBackup) return inBackup;
+    if (!this.served) {
+      this.served = new Map((await discover(this.target.rest)).preferred.map((t) => [`${t.group}/${t.kind}`, t]));
     }
-    if (done % 50 === 0) heartbeat({ wave: input.wave, done });
-  });
-  return result;
+    const found = this.served.get(`${group}/${r.kind}`);
+    return found ? { ...found, version: found.version ?? version } : undefined;
+  }
+}
+
+async function restoreOne(target: Cluster, type: TypeEntry, desired: RawObject, input: RestoreWaveInput, result: RestoreWaveResult): Promise<void> {
+  const where = describe(desired);
+  const collection = resourcePath(type, desired.metadata?.namespace);
+  try {
+    try {
+      await withApiRetry(() => target.rest.request('POST', collection, { body: desired }));
+      result.created += 1;
+    } catch (err) {
+      if (apiStatus(err) !== 409) throw err;
+      const existing = await withApiRetry(() => target.rest.get<RawObject>(resourcePath(type, desired.metadata?.namespace, desired.metadata!.name)));
+      // Created by this very migration before its worker was interrupted: it counts as created once.
+      if (existing.metadata?.labels?.[MIGRATION_ID_LABEL] === input.migrationId) {
+        result.created += 1;
+        return;
+      }
+      if (input.existingObjects === 'fail') throw err;
+      if (input.existingObjects === 'update') {
+        await withApiRetry(() => applyOver(target, type, desired));
+        result.updated += 1;
+      } else {
+        result.skipped += 1;
+        if (await withApiRetry(() => differsInTarget(target, type, desired, existing))) {
+          result.differing += 1;
+          if (result.differences.length < MAX_REPORTED_ERRORS) result.differences.push(where);
+        }
+      }
+    }
+  } catch (err) {
+    // One object's failure is recorded and reported; it does not stop the others.
+    result.failed += 1;
+    if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push(`${where}: ${apiMessage(err)}`);
+  }
+}
+
+/** A restored CustomResourceDefinition serves its kinds only once Established; the next wave needs them. */
+async function waitEstablished(target: Cluster, names: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(names);
+  while (pending.size) {
+    for (const name of [...pending]) {
+      try {
+        const crd = await target.rest.get<{ status?: { conditions?: { type: string; status: string }[] } }>(
+          `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${encodeURIComponent(name)}`);
+        if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) pending.delete(name);
+      } catch (err) {
+        if (apiStatus(err) !== 404) throw err;
+      }
+    }
+    if (!pending.size) return;
+    if (Date.now() > deadline) {
+      throw ApplicationFailure.retryable(`CustomResourceDefinitions not Established in the target after ${timeoutMs / 1000} s: ${[...pending].join(', ')}`, 'CrdNotEstablished');
+    }
+    heartbeat();
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** Reads one archive, checks its sha256 against the manifest and decrypts it if it is encrypted. */
@@ -71,7 +196,7 @@ async function loadArchive(
   backupId: string,
   archive: ArchiveEntry,
   encryptionKey: ArchiveKey | undefined,
-): Promise<KubernetesObject[]> {
+): Promise<RawObject[]> {
   const data = await store.get(bucket, archive.key);
   if (!data) {
     throw ApplicationFailure.nonRetryable(`archive s3://${bucket}/${archive.key} of backup "${backupId}" is missing`, 'CorruptBackup');
@@ -86,7 +211,12 @@ async function loadArchive(
   return decodeArchive(archive.encryption ? decryptArchive(data, archive.key, encryptionKey) : data);
 }
 
+const planCache = new Map<string, StoredPlan>();
+
+/** The restore plan, verified against the manifest's sha256 (cached per worker by that checksum). */
 async function readPlan(store: ObjectStore, bucket: string, manifest: BackupManifest): Promise<StoredPlan> {
+  const cached = planCache.get(manifest.plan.sha256);
+  if (cached) return cached;
   const data = await store.get(bucket, manifest.plan.key);
   if (!data || sha256(data) !== manifest.plan.sha256) {
     throw ApplicationFailure.nonRetryable(
@@ -94,7 +224,10 @@ async function readPlan(store: ObjectStore, bucket: string, manifest: BackupMani
       'CorruptBackup',
     );
   }
-  return JSON.parse(data.toString('utf8')) as StoredPlan;
+  const plan = JSON.parse(data.toString('utf8')) as StoredPlan;
+  if (planCache.size > 20) planCache.clear();
+  planCache.set(manifest.plan.sha256, plan);
+  return plan;
 }
 
 function decryptArchive(data: Buffer, key: string, encryptionKey: ArchiveKey | undefined): Buffer {
@@ -109,10 +242,10 @@ function decryptArchive(data: Buffer, key: string, encryptionKey: ArchiveKey | u
 }
 
 /** "Kind namespace/name", for people. */
-const describe = (o: KubernetesObject) => `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
+export const describe = (o: RawObject) => `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
 
 /** Runs `fn` over `items`, at most CONCURRENCY at a time; `done` counts the items started so far. */
-async function forEachConcurrently<T>(items: readonly T[], fn: (item: T, done: number) => Promise<void>): Promise<void> {
+export async function forEachConcurrently<T>(items: readonly T[], fn: (item: T, done: number) => Promise<void>, concurrency = CONCURRENCY): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
@@ -120,11 +253,11 @@ async function forEachConcurrently<T>(items: readonly T[], fn: (item: T, done: n
       await fn(item, next);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
-/** Retries what the API server asks to be retried (429, 5xx) with backoff; anything else is final. */
-async function withApiRetry<T>(call: () => Promise<T>, attempts = 6): Promise<T> {
+/** Retries what the API server asks to be retried (429, 5xx, no answer) with backoff; anything else is final. */
+export async function withApiRetry<T>(call: () => Promise<T>, attempts = 6): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
@@ -139,7 +272,8 @@ async function withApiRetry<T>(call: () => Promise<T>, attempts = 6): Promise<T>
 
 /**
  * Before a restore writes anything: the plan and every archive are read and checked (sha256, and the
- * authentication tag of encrypted ones); with `findConflicts`, every object is looked up in the target.
+ * authentication tag of encrypted ones); every type of the backup must be served by the target (or by a
+ * CRD the backup brings); with `findConflicts`, every object is looked up in the target.
  */
 export async function preflightRestore(
   clusters: ClusterRegistry,
@@ -148,25 +282,53 @@ export async function preflightRestore(
   input: PreflightInput,
 ): Promise<PreflightReport> {
   const manifest = await readManifest(store, input);
-  await readPlan(store, input.storage.bucket, manifest);
-  const target = input.findConflicts ? clusters.get(input.target) : undefined;
+  const plan = await readPlan(store, input.storage.bucket, manifest);
+  const target = clusters.get(input.target);
+  const missing = notServed(manifest.types, (await discover(target.rest)).served, plan.waves.flat());
+  if (missing.length) {
+    throw ApplicationFailure.nonRetryable(
+      `the target cluster "${input.target}" does not serve ${missing.length} type(s) of backup "${input.backupId}", and the backup ` +
+        `brings no CRD for them; nothing was written. Install them in the target first: ${missing.join('; ')}`,
+      'TypeNotServed',
+    );
+  }
+  const types = new Map(manifest.types.map((t) => [t.name, t]));
   const report: PreflightReport = { objects: 0, conflicts: 0, examples: [] };
   for (const archive of manifest.archives) {
     const objects = await loadArchive(store, input.storage.bucket, input.backupId, archive, encryptionKey);
     report.objects += objects.length;
-    heartbeat({ archive: archive.resource });
-    if (!target) continue;
+    heartbeat({ archive: archive.type });
+    if (!input.findConflicts) continue;
+    const type = types.get(archive.type)!;
     await forEachConcurrently(objects, async (obj) => {
       // Where the object would land, after the same sanitizing (namespace mapping) as the restore.
-      const landing = sanitize(obj, { migrationId: '', namespaceMapping: input.namespaceMapping });
-      try {
-        await withApiRetry(() => target.objects.read(headerOf(landing)));
+      const landing = sanitizeRaw(obj, { migrationId: '', namespaceMapping: input.namespaceMapping });
+      if (await existsIn(target, type, landing)) {
         report.conflicts += 1;
         if (report.examples.length < MAX_REPORTED_ERRORS) report.examples.push(describe(landing));
-      } catch (err) {
-        if (apiStatus(err) !== 404) throw err;
       }
     });
   }
   return report;
+}
+
+/** Types that the target serves neither itself nor through a CRD among `ids`, described for people. */
+export function notServed(types: readonly TypeEntry[], served: ReadonlySet<string>, ids: readonly string[]): string[] {
+  const crds = new Set(ids.filter((id) => id.startsWith('CustomResourceDefinition//')).map((id) => id.split('/')[2]));
+  return types
+    .filter((t) => !served.has(gvkKey(t.group, t.version, t.kind)) && !(t.crd && crds.has(t.crd)))
+    .map((t) => {
+      const other = [...served].filter((k) => k.startsWith(`${t.group}/`) && k.endsWith(`/${t.kind}`)).map((k) => k.split('/')[1]);
+      return `${t.name} (${t.group ? `${t.group}/` : ''}${t.version} ${t.kind}${other.length ? `; the target serves it only at ${other.join(', ')}` : ''})`;
+    });
+}
+
+export async function existsIn(target: Cluster, type: Pick<TypeEntry, 'group' | 'version' | 'resource' | 'namespaced'>, o: RawObject): Promise<boolean> {
+  try {
+    await withApiRetry(() => target.rest.get(resourcePath(type, o.metadata?.namespace, o.metadata!.name)));
+    return true;
+  } catch (err) {
+    if (apiStatus(err) !== 404) throw err;
+    return false;
+  }
 }

@@ -9,6 +9,9 @@ export interface ClusterConfig {
   kubeconfig: string;
   /** Context in that kubeconfig; its current context when omitted. */
   context?: string;
+  /** Client-side limit on requests per second to this API server (default 200; 0 = none), and its burst. */
+  qps?: number;
+  burst?: number;
 }
 
 export interface StorageConfig {
@@ -45,6 +48,8 @@ export function loadWorkerConfig(file = defaultConfigPath()): WorkerConfig {
     clusters[name] = {
       kubeconfig: path.resolve(dir, value.kubeconfig),
       ...(typeof value.context === 'string' ? { context: value.context } : {}),
+      ...(typeof value.qps === 'number' ? { qps: value.qps } : {}),
+      ...(typeof value.burst === 'number' ? { burst: value.burst } : {}),
     };
   }
   if (Object.keys(clusters).length === 0) throw new ConfigError(`${file}: no clusters configured under 'clusters:'`);

@@ -47,6 +47,7 @@ function podSpecReferences(spec: Json, ns: string): string[] {
   };
   add('ServiceAccount', str(spec.serviceAccountName) ?? str(spec.serviceAccount));
   add('PriorityClass', str(spec.priorityClassName), null);
+  add('RuntimeClass', str(spec.runtimeClassName), null);
   for (const s of arr(spec.imagePullSecrets)) add('Secret', str(obj(s).name));
   for (const v of arr(spec.volumes)) {
     const volume = obj(v);
@@ -73,12 +74,24 @@ function podSpecReferences(spec: Json, ns: string): string[] {
   return refs;
 }
 
+/** Kinds of owners that live outside any namespace. */
+const CLUSTER_SCOPED_OWNERS = new Set(['Namespace', 'Node', 'CustomResourceDefinition', 'ClusterRole', 'PersistentVolume']);
+
 /** Kind of a workload an HPA or similar names through `{apiVersion, kind, name}`. */
 function targetRef(ref: unknown, ns: string): string | undefined {
   const r = obj(ref);
   const kind = str(r.kind);
   const name = str(r.name);
   return kind && name ? objectId(kind, ns, name) : undefined;
+}
+
+/**
+ * The kind as plan ids write it: custom resources (kinds a CRD serves, which `pluralOf` knows) are
+ * qualified by their group, since two CRDs may serve the same kind name; built-in kinds are not.
+ */
+export function kindKeyOf(apiVersion: string | undefined, kind: string, pluralOf: (groupKind: string) => string | undefined = () => undefined): string {
+  const group = (apiVersion ?? '').includes('/') ? (apiVersion ?? '').split('/')[0]! : '';
+  return group && pluralOf(`${group}/${kind}`) ? `${kind}.${group}` : kind;
 }
 
 /**
@@ -94,6 +107,17 @@ export function referencesOf(o: ObjectLike, pluralOf: (groupKind: string) => str
 
   const podSpec = podSpecOf(o);
   if (podSpec && ns) refs.push(...podSpecReferences(podSpec, ns));
+  // Owners first, so that the restore can point the owner reference at the owner's new uid.
+  for (const r of arr(obj(o.metadata).ownerReferences)) {
+    const owner = obj(r);
+    const ownerKind = str(owner.kind);
+    const ownerName = str(owner.name);
+    if (ownerKind && ownerName) {
+      const key = kindKeyOf(str(owner.apiVersion), ownerKind, pluralOf);
+      // An owner is in the same namespace, or cluster-scoped (the only kind tried is Namespace-less).
+      refs.push(objectId(key, CLUSTER_SCOPED_OWNERS.has(ownerKind) ? undefined : ns, ownerName));
+    }
+  }
 
   switch (kind) {
     case 'RoleBinding':
@@ -110,6 +134,18 @@ export function referencesOf(o: ObjectLike, pluralOf: (groupKind: string) => str
       }
       break;
     }
+    case 'PersistentVolumeClaim': {
+      const sc = str(spec.storageClassName);
+      if (sc) refs.push(objectId('StorageClass', undefined, sc));
+      break;
+    }
+    case 'StatefulSet': {
+      for (const t of arr(spec.volumeClaimTemplates)) {
+        const sc = str(obj(obj(t).spec).storageClassName);
+        if (sc) refs.push(objectId('StorageClass', undefined, sc));
+      }
+      break;
+    }
     case 'HorizontalPodAutoscaler': {
       const target = ns && targetRef(spec.scaleTargetRef, ns);
       if (target) refs.push(target);
@@ -121,6 +157,8 @@ export function referencesOf(o: ObjectLike, pluralOf: (groupKind: string) => str
         const service = str(obj(b.service).name);
         if (service && ns) refs.push(objectId('Service', ns, service));
       }
+      const ingressClass = str(spec.ingressClassName);
+      if (ingressClass) refs.push(objectId('IngressClass', undefined, ingressClass));
       break;
     }
     case 'HTTPRoute':
@@ -141,5 +179,6 @@ export function referencesOf(o: ObjectLike, pluralOf: (groupKind: string) => str
   const group = (o.apiVersion ?? '').includes('/') ? (o.apiVersion ?? '').split('/')[0]! : '';
   const plural = group ? pluralOf(`${group}/${kind}`) : undefined;
   if (plural) refs.push(crdIdFor(group, plural));
-  return [...new Set(refs)].filter((r) => r !== objectId(kind, ns, o.metadata?.name ?? ''));
+  const self = objectId(kindKeyOf(o.apiVersion, kind, pluralOf), ns, o.metadata?.name ?? '');
+  return [...new Set(refs)].filter((r) => r !== self);
 }

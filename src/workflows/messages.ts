@@ -4,6 +4,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 export type MigrationPhase =
   | 'validating'
   | 'connectivity'
+  | 'planning'
   | 'backup'
   | 'restore'
   | 'readiness'
@@ -22,7 +23,7 @@ export interface RouteProgress {
 
 export interface MigrationProgress {
   migrationId: string;
-  task: 'migrate' | 'backup' | 'restore';
+  task: 'migrate' | 'backup' | 'restore' | 'plan';
   phase: MigrationPhase;
   paused: boolean;
   rollbackRequested: boolean;

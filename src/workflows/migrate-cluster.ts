@@ -11,7 +11,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { MigrationActivities, ReadinessReport } from '../activities/contract.js';
+import type { MigrationActivities, PlanReport, ReadinessReport } from '../activities/contract.js';
 import { parseDuration } from '../domain/duration.js';
 import { readyPercent } from '../domain/progress.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequest, type MigrationRequestInput } from '../domain/request.js';
@@ -27,7 +27,10 @@ import {
 } from './messages.js';
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
-const nonRetryableErrorTypes = ['InvalidRequest', 'UnknownCluster', 'BackupExists', 'BackupNotFound', 'CorruptBackup', 'Conflict'];
+const nonRetryableErrorTypes = [
+  'InvalidRequest', 'UnknownCluster', 'AccessDenied', 'BackupExists', 'BackupNotFound', 'CorruptBackup', 'UnsupportedBackupVersion',
+  'TypeNotServed', 'EncryptionKeyMissing', 'Conflict',
+];
 
 // Short calls: connectivity, readiness checks, router commands.
 const quick = proxyActivities<MigrationActivities>({
@@ -43,9 +46,11 @@ const bulk = proxyActivities<MigrationActivities>({
 
 export interface MigrationResult {
   migrationId: string;
-  status: 'Completed' | 'RolledBack';
+  /** Planned: a `plan` task finished (nothing was written); see `plan`. */
+  status: 'Completed' | 'RolledBack' | 'Planned';
   backupId?: string;
   progress: MigrationProgress;
+  plan?: PlanReport;
 }
 
 export async function migrateCluster(input: MigrationRequestInput): Promise<MigrationResult> {
@@ -98,6 +103,17 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
   const backupId = request.backupId ?? migrationId;
   progress.backupId = backupId;
 
+  if (request.task === 'plan') {
+    const plan = await pipeline.run(() => planOnly(request, progress)).catch((err: unknown) => {
+      progress.phase = 'failed';
+      remember(progress.errors, [errorMessage(err)]);
+      publish(progress);
+      throw err;
+    });
+    progress.phase = 'completed';
+    publish(progress);
+    return { migrationId, status: 'Planned', progress, plan };
+  }
   try {
     await pipeline.run(() => runPipeline(request, backupId, progress));
   } catch (err) {
@@ -121,6 +137,35 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
   return { migrationId, status: 'Completed', backupId, progress };
 }
 
+/** The dry run: what a migration would copy, in which waves, and what it would meet in the target. */
+async function planOnly(request: MigrationRequest, progress: MigrationProgress): Promise<PlanReport> {
+  enter(progress, 'connectivity');
+  await quick.checkConnectivity({
+    source: request.source.cluster, target: request.target.cluster, storage: request.storage,
+    needs: { source: true, target: true, storage: false },
+  });
+  enter(progress, 'planning');
+  const plan = await bulk.planMigration({
+    source: request.source.cluster,
+    target: request.target.cluster,
+    ...selectionOf(request),
+    namespaceMapping: request.namespaces.mapping,
+  });
+  progress.objects.total = plan.objects;
+  progress.waves.total = plan.waves.length;
+  return plan;
+}
+
+/** The request's filters, as the activities that read the source take them. */
+function selectionOf(request: MigrationRequest) {
+  return {
+    namespaces: { include: request.namespaces.include, exclude: request.namespaces.exclude },
+    resources: { include: request.resources.include, exclude: request.resources.exclude },
+    clusterResources: request.clusterResources,
+    ...(request.labelSelector ? { labelSelector: request.labelSelector } : {}),
+  };
+}
+
 async function runPipeline(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<void> {
   const storage = request.storage;
   const doesBackup = request.task !== 'restore';
@@ -131,7 +176,7 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
     source: request.source.cluster,
     target: request.target.cluster,
     storage,
-    needs: { source: doesBackup, target: doesRestore },
+    needs: { source: doesBackup, target: doesRestore, storage: true },
   });
 
   let summary;
@@ -143,9 +188,7 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
       backupId,
       source: request.source.cluster,
       storage,
-      namespaces: { include: request.namespaces.include, exclude: request.namespaces.exclude },
-      resources: request.resources.include,
-      labelSelector: request.labelSelector,
+      ...selectionOf(request),
     });
     progress.objects.backedUp = summary.objects;
   } else {
@@ -180,6 +223,7 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
       kinds: wave.kinds,
       existingObjects: request.existingObjects,
       namespaceMapping,
+      keepNodePorts: request.sanitize.keepNodePorts,
     });
     progress.objects.restored += result.created;
     progress.objects.skipped += result.skipped;

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { leaveOutReason, servicesOfWorkloads, type ServiceSelector } from '../../src/activities/backup.js';
+import { linkSelectors, servicesOfWorkloads } from '../../src/activities/backup.js';
+import type { TypeResult } from '../../src/activities/collect.js';
+import { leaveOutReason } from '../../src/activities/leave-out.js';
 import { MIGRATION_ID_LABEL } from '../../src/activities/labels.js';
 import { sanitize } from '../../src/activities/sanitize/index.js';
 import { mapRef, parseNamespaceMapping } from '../../src/domain/namespace-mapping.js';
@@ -50,8 +52,23 @@ describe('left out of a backup', () => {
   it('names why', () => {
     assert.match(leaveOutReason({ kind: 'ServiceAccount', metadata: { name: 'default' } })!, /default ServiceAccount/);
     assert.match(leaveOutReason({ kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt' } })!, /kube-root-ca/);
-    assert.match(leaveOutReason({ kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name: 't' } })!, /token/);
-    assert.equal(leaveOutReason({ kind: 'Secret', type: 'Opaque', metadata: { name: 't' } }), undefined);
+    assert.match(leaveOutReason({ kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name: 't' } } as never)!, /token/);
+    assert.equal(leaveOutReason({ kind: 'Secret', type: 'Opaque', metadata: { name: 't' } } as never), undefined);
+    assert.match(leaveOutReason({ kind: 'Pod', metadata: { name: 'p' }, status: { phase: 'Succeeded' } })!, /completed Pod/);
+    assert.match(leaveOutReason({ kind: 'ClusterRole', metadata: { name: 'system:basic-user' } })!, /bootstrap RBAC/);
+    assert.match(leaveOutReason({ kind: 'ClusterRole', metadata: { name: 'view', labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } } })!, /bootstrap RBAC/);
+    assert.match(leaveOutReason({ kind: 'PriorityClass', metadata: { name: 'system-node-critical' } })!, /built-in PriorityClass/);
+    assert.match(leaveOutReason({ kind: 'ConfigMap', metadata: { name: 'c', deletionTimestamp: '2026-01-01T00:00:00Z' } })!, /being deleted/);
+  });
+
+  it('leaves out what a copied built-in controller owns, and keeps what a custom resource or an uncopied owner owns', () => {
+    const owned = (kind: string, uid: string, child = 'Pod') => ({ kind: child, metadata: { name: 'p', ownerReferences: [{ apiVersion: 'apps/v1', kind, name: 'o', uid, controller: true }] } });
+    const covered = new Set(['rs-1', 'w-1']);
+    assert.match(leaveOutReason(owned('ReplicaSet', 'rs-1'), { covered })!, /owned by a copied ReplicaSet/);
+    assert.equal(leaveOutReason(owned('ReplicaSet', 'rs-2'), { covered }), undefined);
+    // A Deployment's controller makes ReplicaSets, not ConfigMaps: an operator's ConfigMap under it is copied.
+    assert.equal(leaveOutReason(owned('Deployment', 'rs-1', 'ConfigMap'), { covered }), undefined);
+    assert.equal(leaveOutReason(owned('Widget', 'w-1'), { covered }), undefined);
   });
 });
 
@@ -62,18 +79,31 @@ describe('HAProxy router', () => {
 });
 
 describe('services of a workload', () => {
+  const results: Pick<TypeResult<unknown>, 'nodes' | 'podLabels' | 'selectors'>[] = [{
+    nodes: [
+      { id: 'Deployment/shop/web', kind: 'Deployment', refs: [] },
+      { id: 'PodDisruptionBudget/shop/web', kind: 'PodDisruptionBudget', refs: ['Namespace//shop'] },
+    ],
+    podLabels: [['Deployment/shop/web', { app: 'web', tier: 'front' }], ['Deployment/shop/api', { app: 'api' }]],
+    selectors: [
+      { id: 'Service/shop/web', kind: 'Service', namespace: 'shop', selector: { app: 'web' } },
+      { id: 'Service/shop/front', kind: 'Service', namespace: 'shop', selector: { tier: 'front' } },
+      { id: 'Service/shop/other', kind: 'Service', namespace: 'shop', selector: { app: 'web', tier: 'back' } },
+      { id: 'Service/billing/web', kind: 'Service', namespace: 'billing', selector: { app: 'web' } },
+      { id: 'PodDisruptionBudget/shop/web', kind: 'PodDisruptionBudget', namespace: 'shop', selector: { app: 'web' } },
+    ],
+  }];
+
   it('are the Services of its namespace whose selector matches its pod labels', () => {
-    const labels = new Map<string, Record<string, string>>([['shop/web', { app: 'web', tier: 'front' }], ['shop/api', { app: 'api' }]]);
-    const services: ServiceSelector[] = [
-      { ref: 'shop/web', namespace: 'shop', selector: { app: 'web' } },
-      { ref: 'shop/front', namespace: 'shop', selector: { tier: 'front' } },
-      { ref: 'shop/other', namespace: 'shop', selector: { app: 'web', tier: 'back' } },
-      { ref: 'billing/web', namespace: 'billing', selector: { app: 'web' } },
-    ];
-    assert.deepEqual(servicesOfWorkloads(['shop/web', 'shop/api'], labels, services), {
-      'shop/web': ['shop/web', 'shop/front'],
-      'shop/api': [],
+    assert.deepEqual(servicesOfWorkloads(results), {
+      'Deployment/shop/web': ['Service/shop/web', 'Service/shop/front'],
+      'Deployment/shop/api': [],
     });
+  });
+
+  it('make a PodDisruptionBudget wait for the workloads it selects', () => {
+    const pdb = linkSelectors(results).find((n) => n.id === 'PodDisruptionBudget/shop/web')!;
+    assert.deepEqual(pdb.refs, ['Namespace//shop', 'Deployment/shop/web']);
   });
 });
 

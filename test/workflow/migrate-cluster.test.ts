@@ -68,7 +68,8 @@ async function run(
     },
     async backupResources(i) {
       return {
-        backupId: i.backupId, sourceCluster: 'source', namespaces: ['shop'], objects: 6, workloads: 1, leftOut: {},
+        backupId: i.backupId, sourceCluster: 'source', sourceVersion: 'v1.36.3', completedAt: '2026-01-01T00:00:00Z',
+        namespaces: ['shop'], objects: 6, workloads: 1, leftOut: {},
         kinds: [{ kind: 'Namespace', count: 1 }, { kind: 'ConfigMap', count: 2 }, { kind: 'Deployment', count: 1 }, { kind: 'Service', count: 2 }],
         waves: [
           { index: 0, kinds: ['Namespace'], count: 1 }, { index: 1, kinds: ['ConfigMap'], count: 2 },
@@ -81,6 +82,12 @@ async function run(
       return { objects: 6, conflicts: 0, examples: [] };
     },
     async describeBackup() {
+      throw new Error('not used');
+    },
+    async listBackups() {
+      throw new Error('not used');
+    },
+    async planMigration() {
       throw new Error('not used');
     },
     async restoreWave(i) {

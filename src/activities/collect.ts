@@ -1,0 +1,331 @@
+// Collecting a selection from the source: discover what the API server serves, resolve the request's
+// filters against it, then stream the selected objects type by type, page by page, to a sink (S3
+// archives for a backup; lookups in the target for a plan). Only ids, references and a few labels are
+// kept in memory, never the objects themselves.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { PlanNode } from '../domain/dependency-graph.js';
+import { kindKeyOf, objectId, referencesOf, type ObjectLike } from '../domain/references.js';
+import { selectNamespaces } from '../domain/request.js';
+import { resourceTypeName, selectResourceTypes, type ApiResourceInfo, type LeftOutType } from '../domain/resource-filter.js';
+import type { BackupFilters, LeftOutGroup, RawObject, TypeEntry, WorkloadEntry } from './backup-format.js';
+import type { Cluster } from './clusters.js';
+import { discover } from './discovery.js';
+import { KubeApiError, listPages, resourcePath } from './kube-rest.js';
+import { leaveOutReason } from './leave-out.js';
+
+const MAX_EXAMPLES = 5;
+
+/** Receives the objects of one type, in order; returns when they are safely handled. */
+export interface ObjectSink<T> {
+  add(type: TypeEntry, obj: RawObject): Promise<void>;
+  /** Called once per type after its last object; what it returns is kept in the TypeResult. */
+  finish(type: TypeEntry): Promise<T>;
+}
+
+/** What collecting one type learned: small, so that it can be stored and a killed backup can resume. */
+export interface TypeResult<T> {
+  type: TypeEntry;
+  sink: T;
+  nodes: PlanNode[];
+  workloads: WorkloadEntry[];
+  /** Pod template labels of workloads, by workload id. */
+  podLabels: [string, Record<string, string>][];
+  /** Label selectors of Services and PodDisruptionBudgets, to link them to the workloads they select. */
+  selectors: { id: string; kind: string; namespace: string; selector: Record<string, string> }[];
+  /** Uids of objects copied, or left out because a copied controller owns them. */
+  covered: string[];
+  leftOut: LeftOutGroup[];
+}
+
+/** The resolved selection: which types, in which order, from which namespaces. */
+export interface SourceScan {
+  version: string;
+  namespaces: string[];
+  /** Namespaced types (and cluster-scoped ones with clusterResources "include"), owners before what they own. */
+  types: TypeEntry[];
+  /** Every served type at its preferred version, for cluster-scoped objects found by reference. */
+  served: ApiResourceInfo[];
+  /** Types not excluded by the request (what "auto" may bring in). */
+  allowed: Set<string>;
+  leftOutTypes: LeftOutType[];
+  /** "group/Kind" -> plural, for kinds served by a CustomResourceDefinition. */
+  crdPlurals: Map<string, string>;
+}
+
+export interface SelectionInput {
+  source: string;
+  namespaces: { include: string[]; exclude: string[] };
+  resources: { include: string[]; exclude: string[] };
+  clusterResources: BackupFilters['clusterResources'];
+  labelSelector?: string;
+}
+
+/** Owners before what they own, so that "owned by a copied controller" is known when the child is seen. */
+const OWNER_ORDER: Record<string, number> = {
+  'deployments.apps': 1, 'statefulsets.apps': 1, 'daemonsets.apps': 1, 'cronjobs.batch': 1,
+  'replicasets.apps': 2, 'jobs.batch': 2,
+  pods: 3,
+};
+
+export async function scanSource(source: Cluster, input: SelectionInput): Promise<SourceScan> {
+  const [discovery, version, crdNames] = await Promise.all([
+    discover(source.rest),
+    source.rest.get<{ gitVersion: string }>('/version'),
+    customResourceDefinitionNames(source),
+  ]);
+  const selection = selectResourceTypes(discovery.preferred, input.resources);
+  if (selection.unknown.length) {
+    throw ApplicationFailure.nonRetryable(
+      `resources.include names types that cluster "${input.source}" does not serve: ${selection.unknown.join(', ')}. ` +
+        `Write them as kubectl does ("deployments", "deployments.apps", "widgets.example.com"); 'kubectl api-resources' lists them.`,
+      'InvalidRequest',
+    );
+  }
+  const allowed = new Set(selectResourceTypes(discovery.preferred, { include: ['*'], exclude: input.resources.exclude }).selected.map(resourceTypeName));
+  const crdPlurals = new Map<string, string>();
+  for (const r of discovery.preferred) if (r.group && crdNames.has(`${r.resource}.${r.group}`)) crdPlurals.set(`${r.group}/${r.kind}`, r.resource);
+
+  const namespaceList: string[] = [];
+  for await (const page of listPages<RawObject>(source.rest, '/api/v1/namespaces')) namespaceList.push(...page.map((n) => n.metadata!.name!));
+  const namespaces = selectNamespaces({ namespaces: input.namespaces }, namespaceList);
+  if (namespaces.length === 0) {
+    throw ApplicationFailure.nonRetryable(
+      `no namespace of cluster "${input.source}" matches namespaces.include ${JSON.stringify(input.namespaces.include)}` +
+        (input.namespaces.exclude.length ? ` minus exclude ${JSON.stringify(input.namespaces.exclude)}` : '') +
+        `; the cluster has: ${namespaceList.join(', ')}`,
+      'InvalidRequest',
+    );
+  }
+  const types = selection.selected
+    .filter((r) => r.kind !== 'Namespace' && (r.namespaced || input.clusterResources === 'include'))
+    .map((r) => typeEntry(r, crdPlurals))
+    .sort((a, b) => (OWNER_ORDER[a.name] ?? 0) - (OWNER_ORDER[b.name] ?? 0) || Number(a.namespaced) - Number(b.namespaced));
+  return { version: version.gitVersion, namespaces, types, served: discovery.preferred, allowed, leftOutTypes: selection.leftOut, crdPlurals };
+}
+
+export function typeEntry(r: ApiResourceInfo, crdPlurals: ReadonlyMap<string, string>): TypeEntry {
+  const crd = crdPlurals.has(`${r.group}/${r.kind}`) ? `${r.resource}.${r.group}` : undefined;
+  return {
+    name: resourceTypeName(r), group: r.group, version: r.version, resource: r.resource, kind: r.kind, namespaced: r.namespaced,
+    kindKey: crd ? `${r.kind}.${r.group}` : r.kind, count: 0, ...(crd ? { crd } : {}),
+  };
+}
+
+/** Names of the source's CRDs, read as metadata only (their schemas can be large). */
+async function customResourceDefinitionNames(source: Cluster): Promise<Set<string>> {
+  const names = new Set<string>();
+  try {
+    for await (const page of listPages<RawObject>(source.rest, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { metadataOnly: true })) {
+      for (const crd of page) names.add(crd.metadata!.name!);
+    }
+  } catch (err) {
+    if (!(err instanceof KubeApiError && (err.code === 403 || err.code === 404))) throw err;
+  }
+  return names;
+}
+
+/** Accumulates one type's result while its objects stream past. */
+export class TypeCollector<T> {
+  private readonly result: Omit<TypeResult<T>, 'sink'>;
+  private readonly leftOut = new Map<string, LeftOutGroup>();
+
+  constructor(readonly type: TypeEntry, private readonly scan: Pick<SourceScan, 'crdPlurals'>, private readonly covered: Set<string>) {
+    this.result = { type, nodes: [], workloads: [], podLabels: [], selectors: [], covered: [], leftOut: [] };
+  }
+
+  /** Decides whether `obj` is copied; records why not, or what the plan and readiness need of it. */
+  accept(obj: RawObject): boolean {
+    obj.apiVersion = this.type.group ? `${this.type.group}/${this.type.version}` : this.type.version;
+    obj.kind = this.type.kind;
+    const m = obj.metadata ?? {};
+    const reason = leaveOutReason(obj, { covered: this.covered });
+    if (reason) {
+      const group = this.leftOut.get(reason) ?? { reason, count: 0, examples: [] };
+      group.count += 1;
+      if (group.examples.length < MAX_EXAMPLES) group.examples.push(`${this.type.kind} ${m.namespace ? `${m.namespace}/` : ''}${m.name}`);
+      this.leftOut.set(reason, group);
+      if (reason.startsWith('owned by') && m.uid) this.remember(m.uid);
+      return false;
+    }
+    delete m.managedFields;
+    if (m.uid) this.remember(m.uid);
+    const id = objectId(this.type.kindKey, m.namespace, m.name!);
+    const pluralOf = (gk: string) => this.scan.crdPlurals.get(gk);
+    this.result.nodes.push({ id, kind: this.type.kindKey, refs: referencesOf(obj as ObjectLike, pluralOf) });
+    this.type.count += 1;
+    if (m.namespace && isWorkload(obj, this.type)) {
+      this.result.workloads.push({ id, type: this.type.name, namespace: m.namespace, name: m.name! });
+      this.result.podLabels.push([id, podTemplateLabels(obj)]);
+    }
+    const selector = selectorOf(obj);
+    if (m.namespace && selector) this.result.selectors.push({ id, kind: this.type.kind, namespace: m.namespace, selector });
+    return true;
+  }
+
+  private remember(uid: string) {
+    this.covered.add(uid);
+    this.result.covered.push(uid);
+  }
+
+  done(sink: T): TypeResult<T> {
+    return { ...this.result, leftOut: [...this.leftOut.values()], sink };
+  }
+}
+
+/** Streams one type's objects (from every selected namespace, or cluster-wide) through `collector` into `sink`. */
+export async function collectType<T>(
+  source: Cluster,
+  scan: SourceScan,
+  collector: TypeCollector<T>,
+  sink: ObjectSink<T>,
+  labelSelector: string | undefined,
+  onPage: () => void,
+): Promise<TypeResult<T>> {
+  const type = collector.type;
+  for (const namespace of type.namespaced ? scan.namespaces : [undefined]) {
+    for await (const page of listPages<RawObject>(source.rest, resourcePath(type, namespace), { labelSelector })) {
+      for (const obj of page) if (collector.accept(obj)) await sink.add(type, obj);
+      onPage();
+    }
+  }
+  return collector.done(await sink.finish(type));
+}
+
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
+
+/** Built-in workloads, and custom resources that report a Ready condition (their readiness counts too). */
+export function isWorkload(o: RawObject, type: Pick<TypeEntry, 'group' | 'crd'>): boolean {
+  if (WORKLOAD_KINDS.has(o.kind ?? '') && ['apps', 'batch'].includes(type.group)) return true;
+  const conditions = (o.status as { conditions?: { type?: string }[] } | undefined)?.conditions;
+  return type.crd !== undefined && Array.isArray(conditions) && conditions.some((c) => c?.type === 'Ready');
+}
+
+function podTemplateLabels(o: RawObject): Record<string, string> {
+  const spec = o.spec as { template?: { metadata?: { labels?: Record<string, string> } } } | undefined;
+  return spec?.template?.metadata?.labels ?? {};
+}
+
+function selectorOf(o: RawObject): Record<string, string> | undefined {
+  const spec = o.spec as { selector?: Record<string, unknown> } | undefined;
+  if (o.kind === 'Service') {
+    const s = spec?.selector as Record<string, string> | undefined;
+    return s && Object.keys(s).length ? s : undefined;
+  }
+  if (o.kind === 'PodDisruptionBudget') {
+    const s = (spec?.selector as { matchLabels?: Record<string, string> } | undefined)?.matchLabels;
+    return s && Object.keys(s).length ? s : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Cluster-scoped objects the selection needs (clusterResources "auto"): what the copied objects reference
+ * (a PriorityClass, a StorageClass, the ClusterRole of a RoleBinding, the CRD of a custom resource), the
+ * ClusterRoleBindings that grant the selected ServiceAccounts, and, in turn, what those reference.
+ */
+export async function neededClusterObjects(
+  source: Cluster,
+  scan: SourceScan,
+  nodes: readonly PlanNode[],
+): Promise<{ type: TypeEntry; obj: RawObject }[]> {
+  const clusterTypes = new Map<string, ApiResourceInfo>();
+  for (const r of scan.served) {
+    if (r.namespaced || r.kind === 'Namespace' || !scan.allowed.has(resourceTypeName(r))) continue;
+    clusterTypes.set(kindKeyOf(r.group ? `${r.group}/${r.version}` : r.version, r.kind, (gk) => scan.crdPlurals.get(gk)), r);
+  }
+  const have = new Set(nodes.map((n) => n.id));
+  const queue: string[] = nodes.flatMap((n) => n.refs).filter((id) => /^[^/]+\/\/[^/]+$/.test(id));
+  const found: { type: TypeEntry; obj: RawObject }[] = [];
+
+  const bindings = clusterTypes.get('ClusterRoleBinding');
+  if (bindings) {
+    const selected = new Set(scan.namespaces);
+    for await (const page of listPages<RawObject & { subjects?: { kind?: string; namespace?: string }[] }>(source.rest, resourcePath(bindings))) {
+      for (const b of page) {
+        if ((b.subjects ?? []).some((s) => s.kind === 'ServiceAccount' && s.namespace && selected.has(s.namespace))) {
+          queue.push(objectId('ClusterRoleBinding', undefined, b.metadata!.name!));
+        }
+      }
+    }
+  }
+  const seen = new Set<string>();
+  while (queue.length) {
+    const id = queue.shift()!;
+    if (seen.has(id) || have.has(id)) continue;
+    seen.add(id);
+    const [kindKey, , name] = id.split('/') as [string, string, string];
+    const info = clusterTypes.get(kindKey);
+    if (!info) continue;
+    let obj: RawObject;
+    try {
+      obj = await source.rest.get<RawObject>(resourcePath(info, undefined, name));
+    } catch (err) {
+      if (err instanceof KubeApiError && err.code === 404) continue; // reported as a reference outside the backup
+      throw err;
+    }
+    found.push({ type: typeEntry(info, scan.crdPlurals), obj });
+    queue.push(...referencesOf({ ...obj, apiVersion: obj.apiVersion, kind: info.kind } as ObjectLike, (gk) => scan.crdPlurals.get(gk))
+      .filter((ref) => /^[^/]+\/\/[^/]+$/.test(ref)));
+  }
+  return found;
+}
+
+export interface CollectHooks<T> {
+  /** A type's result from an earlier attempt, to use instead of listing it again. */
+  resume?(type: TypeEntry): Promise<TypeResult<T> | undefined>;
+  /** Called after each type is collected (and after each resumed one). */
+  finished?(result: TypeResult<T>, resumed: boolean): Promise<void>;
+  /** Called after every page: a place to heartbeat. */
+  page?(): void;
+}
+
+/**
+ * Collects the whole selection: the selected Namespaces, every selected type, then (clusterResources
+ * "auto") the cluster-scoped objects the selection needs. Returns one result per type that had objects
+ * or left some out.
+ */
+export async function collectSelection<T>(
+  source: Cluster,
+  scan: SourceScan,
+  filters: Pick<SelectionInput, 'clusterResources' | 'labelSelector'>,
+  makeSink: () => ObjectSink<T>,
+  hooks: CollectHooks<T> = {},
+): Promise<TypeResult<T>[]> {
+  const covered = new Set<string>();
+  const results: TypeResult<T>[] = [];
+  const collectObjects = async (type: TypeEntry, objs: RawObject[]) => {
+    const collector = new TypeCollector<T>(type, scan, covered);
+    const sink = makeSink();
+    for (const obj of objs) if (collector.accept(obj)) await sink.add(type, obj);
+    results.push(collector.done(await sink.finish(type)));
+  };
+
+  // Namespaces are copied whatever the type filters say: everything selected lives in them.
+  const namespaceType = typeEntry({ group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false, verbs: [] }, scan.crdPlurals);
+  await collectObjects(namespaceType, await Promise.all(scan.namespaces.map((n) => source.rest.get<RawObject>(`/api/v1/namespaces/${n}`))));
+
+  for (const type of scan.types) {
+    const earlier = await hooks.resume?.(type);
+    if (earlier) {
+      for (const uid of earlier.covered) covered.add(uid);
+      Object.assign(type, earlier.type);
+      results.push(earlier);
+      await hooks.finished?.(earlier, true);
+      continue;
+    }
+    const result = await collectType(source, scan, new TypeCollector<T>(type, scan, covered), makeSink(), filters.labelSelector, () => hooks.page?.());
+    results.push(result);
+    await hooks.finished?.(result, false);
+  }
+
+  if (filters.clusterResources === 'auto') {
+    const byType = new Map<string, { type: TypeEntry; objs: RawObject[] }>();
+    for (const { type, obj } of await neededClusterObjects(source, scan, results.flatMap((r) => r.nodes))) {
+      const entry = byType.get(type.name) ?? { type, objs: [] };
+      entry.objs.push(obj);
+      byType.set(type.name, entry);
+    }
+    for (const { type, objs } of byType.values()) await collectObjects(type, objs);
+  }
+  return results.filter((r) => r.type.count > 0 || r.leftOut.length > 0);
+}

@@ -1,0 +1,49 @@
+// Objects of copied types that must still not be copied, each rule with the reason the report shows.
+// (Whole types that are never copied, such as events and leases, are in domain/resource-filter.ts.)
+import type { RawObject } from './backup-format.js';
+
+/** What each built-in controller creates from its spec: the target's controller recreates these from the copied parent. */
+const CONTROLLER_CHILDREN: Record<string, readonly string[]> = {
+  Deployment: ['ReplicaSet'],
+  ReplicaSet: ['Pod'],
+  StatefulSet: ['Pod', 'ControllerRevision'],
+  DaemonSet: ['Pod', 'ControllerRevision'],
+  Job: ['Pod'],
+  CronJob: ['Job'],
+};
+
+export interface LeaveOutContext {
+  /** Uids of source objects that are copied, or left out because their own controller is. */
+  covered: ReadonlySet<string>;
+}
+
+type Rule = (o: RawObject & { type?: unknown; status?: { phase?: unknown } }, ctx: LeaveOutContext) => string | undefined;
+
+const RULES: Rule[] = [
+  (o) => (o.metadata?.deletionTimestamp ? 'being deleted in the source' : undefined),
+  (o) => (o.kind === 'ServiceAccount' && o.metadata?.name === 'default' ? 'default ServiceAccount (every namespace gets its own)' : undefined),
+  (o) => (o.kind === 'ConfigMap' && o.metadata?.name === 'kube-root-ca.crt' ? 'kube-root-ca.crt (published by the target cluster itself)' : undefined),
+  (o) => (o.kind === 'Secret' && o.type === 'kubernetes.io/service-account-token' ? 'service-account token Secret (issued by the target)' : undefined),
+  (o, ctx) => {
+    // Only what the controller itself makes: a ConfigMap an operator hung under a Deployment is still copied.
+    const owner = o.metadata?.ownerReferences?.find((r) => r.controller && CONTROLLER_CHILDREN[r.kind]?.includes(o.kind ?? ''));
+    return owner && ctx.covered.has(owner.uid) ? `owned by a copied ${owner.kind} (its controller recreates it in the target)` : undefined;
+  },
+  (o) => (o.kind === 'Pod' && (o.status?.phase === 'Succeeded' || o.status?.phase === 'Failed') ? 'completed Pod' : undefined),
+  (o) => (o.kind === 'Pod' && o.metadata?.annotations?.['kubernetes.io/config.mirror'] ? 'mirror Pod of a static pod on a source node' : undefined),
+  (o) => {
+    if (o.kind !== 'ClusterRole' && o.kind !== 'ClusterRoleBinding' && o.kind !== 'Role' && o.kind !== 'RoleBinding') return undefined;
+    const bootstrap = o.metadata?.name?.startsWith('system:') || o.metadata?.labels?.['kubernetes.io/bootstrapping'] === 'rbac-defaults';
+    return bootstrap ? 'bootstrap RBAC of the API server (the target has its own)' : undefined;
+  },
+  (o) => (o.kind === 'PriorityClass' && o.metadata?.name?.startsWith('system-') ? 'built-in PriorityClass (the target has its own)' : undefined),
+];
+
+/** Why an object of a copied type is deliberately not copied, or undefined to copy it. */
+export function leaveOutReason(o: RawObject, ctx: LeaveOutContext = { covered: new Set() }): string | undefined {
+  for (const rule of RULES) {
+    const reason = rule(o as never, ctx);
+    if (reason) return reason;
+  }
+  return undefined;
+}
