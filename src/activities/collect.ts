@@ -183,9 +183,23 @@ export async function collectType<T>(
 ): Promise<TypeResult<T>> {
   const type = collector.type;
   for (const namespace of type.namespaced ? scan.namespaces : [undefined]) {
-    for await (const page of listPages<RawObject>(source.rest, resourcePath(type, namespace), { labelSelector })) {
-      for (const obj of page) if (collector.accept(obj)) await sink.add(type, obj);
-      onPage();
+    try {
+      for await (const page of listPages<RawObject>(source.rest, resourcePath(type, namespace), { labelSelector })) {
+        for (const obj of page) if (collector.accept(obj)) await sink.add(type, obj);
+        onPage();
+      }
+    } catch (err) {
+      if (err instanceof KubeApiError && err.code === 403) {
+        throw ApplicationFailure.nonRetryable(
+          `the credentials for cluster "${source.name}" may not list ${type.name}${namespace ? ` in namespace ${namespace}` : ''}. ` +
+            `Grant "list" on it, or add ${type.name} to resources.exclude.`,
+          'AccessDenied',
+        );
+      }
+      if (err instanceof KubeApiError && err.code === 400 && labelSelector) {
+        throw ApplicationFailure.nonRetryable(`labelSelector "${labelSelector}" is not valid: ${err.message}`, 'InvalidRequest');
+      }
+      throw err;
     }
   }
   return collector.done(await sink.finish(type));
