@@ -148,4 +148,29 @@ describe('scale on the local stack', () => {
     assert.equal(total, objects.length - done);
     assert.ok(heartbeats.length >= Math.floor((objects.length - done) / 200), `${heartbeats.length} heartbeats`);
   });
+
+  it('resumes a backup at the type after the last finished one, using what it stored of the finished types', async () => {
+    const activities = createActivities(depsFromConfig(config));
+    const store = new ObjectStore(config.storage);
+    const input = {
+      migrationId: `${run}-bk`, backupId: `${run}-bk`, source: 'source', storage,
+      namespaces: { include: small, exclude: [] }, resources: { include: ['configmaps', 'serviceaccounts'], exclude: [] }, clusterResources: 'auto' as const,
+    };
+    // First attempt: finishes, then we take away the manifest and plan, as if the worker died after
+    // ConfigMaps were done (its parts and index stay in S3).
+    await new MockActivityEnvironment().run(activities.backupResources, input);
+    const root = `${storage.prefix}/backups/${run}-bk`;
+    await store.delete(storage.bucket, `${root}/manifest.json`);
+    await store.delete(storage.bucket, `${root}/plan.json`);
+    // Meanwhile the source changes: a resumed backup must not list ConfigMaps again...
+    await source.request('POST', `/api/v1/namespaces/${small[0]}/configmaps`, { body: { metadata: { name: 'late' }, data: { a: 'b' } } });
+    // ...but lists the types that were not finished.
+    await source.request('POST', `/api/v1/namespaces/${small[0]}/serviceaccounts`, { body: { metadata: { name: 'late' } } });
+    const heartbeats: { typesDone: string[] }[] = [];
+    const env = new MockActivityEnvironment({ heartbeatDetails: { typesDone: ['configmaps'] } });
+    env.on('heartbeat', (d: { typesDone: string[] }) => heartbeats.push(d));
+    const summary = (await env.run(activities.backupResources, input)) as { kinds: { kind: string; count: number }[] };
+    assert.deepEqual(summary.kinds, [{ kind: 'Namespace', count: 1 }, { kind: 'ConfigMap', count: 20 }, { kind: 'ServiceAccount', count: 1 }]);
+    assert.deepEqual(heartbeats.at(-1)?.typesDone, ['configmaps', 'serviceaccounts']);
+  });
 });
