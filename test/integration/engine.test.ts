@@ -268,4 +268,23 @@ describe('migration engine on the local stack', () => {
     });
     assert.equal(await exists(target, `/api/v1/namespaces/${gadgetNs}`), false, 'something was written before the check');
   });
+
+  it('takes cluster-scoped objects as asked: all of the selected types (include), or none (exclude)', async () => {
+    const plan = async (id: string, extra: Partial<MigrationRequestInput>) =>
+      (await (await startMigration(client, config.temporal.taskQueue, `${run}-${id}`, request({ task: 'plan', ...extra }))).result()).plan!;
+    const count = (p: Awaited<ReturnType<typeof plan>>, kind: string) => p.kinds.find((k) => k.kind === kind)?.count ?? 0;
+
+    const none = await plan('plan-exclude', { clusterResources: 'exclude' });
+    for (const kind of ['CustomResourceDefinition', 'PriorityClass', 'ClusterRole', 'ClusterRoleBinding']) assert.equal(count(none, kind), 0, kind);
+    assert.equal(count(none, 'Namespace'), 1, 'the selected namespace always comes');
+    assert.equal(count(none, `Widget.${group}`), 1);
+
+    const all = await plan('plan-include', { clusterResources: 'include', resources: { include: ['priorityclasses', 'configmaps'] } });
+    // Every PriorityClass of the source but the built-in ones, which are left out with their reason.
+    const classes = (await source.get<{ items: RawObject[] }>('/apis/scheduling.k8s.io/v1/priorityclasses')).items.map((p) => p.metadata!.name!);
+    assert.equal(count(all, 'PriorityClass'), classes.filter((n) => !n.startsWith('system-')).length);
+    assert.ok(count(all, 'PriorityClass') >= 1);
+    assert.equal(all.leftOut.find((g) => g.reason.startsWith('built-in PriorityClass'))?.count, classes.filter((n) => n.startsWith('system-')).length);
+    assert.deepEqual(all.kinds.map((k) => k.kind).sort(), ['ConfigMap', 'Namespace', 'PriorityClass']);
+  });
 });
