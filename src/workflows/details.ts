@@ -13,6 +13,9 @@ export function renderDetails(p: MigrationProgress): string {
     `| step | ${p.step.index}/${p.step.total}${p.step.nextAt ? `, next at ${p.step.nextAt}` : ''} |`,
     ...p.routes.map((r) => `| route ${r.name} | ${r.weight}% to target, ${r.ready}/${r.total} ready |`),
   ];
+  const leftOut = Object.entries(p.leftOut ?? {});
+  if (leftOut.length) lines.push('', `Left out: ${leftOut.map(([reason, n]) => `${n} ${reason}`).join('; ')}`);
+  if (p.plan?.brokenCycles) lines.push('', `Reference cycles broken: ${p.plan.brokenCycles} reference(s) dropped (see plan.json)`);
   if (p.errors.length) lines.push('', `Errors: ${p.errors.slice(-3).join('; ')}`);
   if (p.differences.length) lines.push('', `Differ from the backup, left as they are: ${p.differences.slice(-3).join('; ')}`);
   return lines.join('\n');

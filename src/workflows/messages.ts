@@ -36,6 +36,10 @@ export interface MigrationProgress {
   errors: string[];
   /** Objects left as they were in the target that differ from the backup (existingObjects: skip). */
   differences: string[];
+  /** Objects of the source deliberately not copied, counted by reason (from the backup). */
+  leftOut?: Record<string, number>;
+  /** References the restore plan dropped to break cycles, and references to objects outside the backup. */
+  plan?: { brokenCycles: number; outside: number };
 }
 
 export interface RollbackOptions {

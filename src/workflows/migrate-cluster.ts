@@ -195,6 +195,9 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
     summary = await quick.describeBackup({ storage, backupId });
   }
   progress.objects.total = summary.objects;
+  progress.leftOut = summary.leftOut;
+  progress.plan = summary.plan;
+  publish(progress);
   if (!doesRestore) return;
 
   enter(progress, 'restore');

@@ -204,6 +204,9 @@ describe('migration engine on the local stack', () => {
     assert.equal(result.status, 'Completed', JSON.stringify(result.progress.errors));
     assert.deepEqual(result.progress.readiness, { ready: 5, total: 5, percent: 100 });
     assert.equal(result.progress.objects.failed, 0);
+    // What was left out, and the broken cycle, are in the progress the operator sees.
+    assert.ok((result.progress.leftOut?.['owned by a copied ReplicaSet (its controller recreates it in the target)'] ?? 0) >= 2, JSON.stringify(result.progress.leftOut));
+    assert.deepEqual(result.progress.plan, { brokenCycles: 1, outside: result.progress.plan?.outside });
 
     // Namespaced objects: the same names on both sides (default ServiceAccount and kube-root-ca.crt are the
     // target's own, made by its controllers).

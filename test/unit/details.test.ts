@@ -10,12 +10,15 @@ describe('Web UI text', () => {
       objects: { backedUp: 12, restored: 11, skipped: 1, updated: 0, differing: 1, failed: 0, total: 12 }, waves: { done: 5, total: 5 },
       readiness: { ready: 1, total: 2, percent: 50 }, routes: [{ name: 'web', weight: 25, ready: 1, total: 1 }],
       step: { index: 2, total: 4, nextAt: '2026-11-27T20:00:00.000Z' }, errors: [], differences: [],
+      leftOut: { 'default ServiceAccount (every namespace gets its own)': 2 }, plan: { brokenCycles: 1, outside: 0 },
     });
     assert.match(text, /^\*\*traffic\*\* \(paused\)/);
     assert.match(text, /\| objects \| 11 restored, 0 updated, 1 skipped \(1 differ\), 0 failed of 12 \(backed up 12\) \|/);
     assert.match(text, /\| ready \| 1\/2 \(50%\) \|/);
     assert.match(text, /\| step \| 2\/4, next at 2026-11-27T20:00:00.000Z \|/);
     assert.match(text, /\| route web \| 25% to target, 1\/1 ready \|/);
+    assert.match(text, /Left out: 2 default ServiceAccount \(every namespace gets its own\)/);
+    assert.match(text, /Reference cycles broken: 1 reference\(s\) dropped/);
   });
   it('summarizes a request in one line, names only', () => {
     assert.equal(
