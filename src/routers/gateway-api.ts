@@ -1,0 +1,95 @@
+// Gateway API: the weights of an HTTPRoute's backendRefs. Every rule of the route that names both the
+// source and the target backend gets source = 100 - percent and target = percent; rules that name only one
+// of them are left alone. The update is a read-modify-write with the object's resourceVersion, retried on
+// a conflict, and the weight is read back from the API server afterwards.
+import { KubeApiError, type KubeRest } from '../activities/kube-rest.js';
+import { RouterError, type TrafficRouter } from './router.js';
+
+export interface BackendRefSpec {
+  name: string;
+  /** Defaults to the HTTPRoute's namespace. */
+  namespace?: string;
+  /** Defaults to Service (core group). */
+  kind?: string;
+  group?: string;
+}
+
+export interface GatewayApiRouteSpec {
+  namespace: string;
+  httpRoute: string;
+  sourceBackend: BackendRefSpec;
+  targetBackend: BackendRefSpec;
+}
+
+interface BackendRef { name?: string; namespace?: string; kind?: string; group?: string; weight?: number }
+interface HttpRoute { metadata?: { resourceVersion?: string }; spec?: { rules?: { backendRefs?: BackendRef[] }[] } }
+
+const PATH = (ns: string, name: string) => `/apis/gateway.networking.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/httproutes/${encodeURIComponent(name)}`;
+
+export class GatewayApiRouter implements TrafficRouter {
+  constructor(private readonly rest: KubeRest, private readonly spec: GatewayApiRouteSpec) {}
+
+  private matches(ref: BackendRef, want: BackendRefSpec): boolean {
+    return ref.name === want.name
+      && (ref.namespace ?? this.spec.namespace) === (want.namespace ?? this.spec.namespace)
+      && (ref.kind ?? 'Service') === (want.kind ?? 'Service')
+      && (ref.group ?? '') === (want.group ?? '');
+  }
+
+  /** The rules that split between the two backends, with both refs; a route with none is an error. */
+  private splits(route: HttpRoute): { source: BackendRef; target: BackendRef }[] {
+    const splits = (route.spec?.rules ?? []).flatMap((rule) => {
+      const source = rule.backendRefs?.find((r) => this.matches(r, this.spec.sourceBackend));
+      const target = rule.backendRefs?.find((r) => this.matches(r, this.spec.targetBackend));
+      return source && target ? [{ source, target }] : [];
+    });
+    if (splits.length === 0) {
+      throw new RouterError(
+        `HTTPRoute ${this.spec.namespace}/${this.spec.httpRoute} has no rule with both backendRefs ${this.spec.sourceBackend.name} (source) ` +
+          `and ${this.spec.targetBackend.name} (target); add both to the rules whose traffic should move`,
+      );
+    }
+    return splits;
+  }
+
+  private async read(): Promise<HttpRoute> {
+    try {
+      return await this.rest.get<HttpRoute>(PATH(this.spec.namespace, this.spec.httpRoute));
+    } catch (err) {
+      if (err instanceof KubeApiError && err.code === 404) {
+        throw new RouterError(`HTTPRoute ${this.spec.namespace}/${this.spec.httpRoute} does not exist`);
+      }
+      throw err;
+    }
+  }
+
+  async getWeight(): Promise<number> {
+    const [first] = this.splits(await this.read());
+    const source = first!.source.weight ?? 1;
+    const target = first!.target.weight ?? 1;
+    return source + target === 0 ? 0 : Math.round((target / (source + target)) * 100);
+  }
+
+  async setWeight(percent: number): Promise<number> {
+    if (!Number.isInteger(percent) || percent < 0 || percent > 100) throw new RouterError(`weight must be an integer 0..100, not ${percent}`);
+    for (let attempt = 1; ; attempt++) {
+      const route = await this.read();
+      for (const { source, target } of this.splits(route)) {
+        source.weight = 100 - percent;
+        target.weight = percent;
+      }
+      try {
+        // resourceVersion makes this a compare-and-swap: a concurrent edit is re-read, never overwritten.
+        await this.rest.request('PUT', PATH(this.spec.namespace, this.spec.httpRoute), { body: route });
+        break;
+      } catch (err) {
+        if (!(err instanceof KubeApiError && err.code === 409) || attempt >= 5) throw err;
+      }
+    }
+    const applied = await this.getWeight();
+    if (applied !== percent) {
+      throw new RouterError(`HTTPRoute ${this.spec.namespace}/${this.spec.httpRoute} reads back ${applied}% to the target after setting ${percent}%`);
+    }
+    return applied;
+  }
+}
