@@ -5,21 +5,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import * as k8s from '@kubernetes/client-node';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { RawObject, StoredPlan } from '../../src/activities/backup-format.js';
-import { KubeRest } from '../../src/activities/kube-rest.js';
+import type { KubeRest } from '../../src/activities/kube-rest.js';
 import { MIGRATION_ID_LABEL } from '../../src/activities/labels.js';
 import { ObjectStore } from '../../src/activities/object-store.js';
 import { describeBackup, listBackups, startMigration } from '../../src/client.js';
-import { loadWorkerConfig, type WorkerConfig } from '../../src/config/worker-config.js';
+import type { WorkerConfig } from '../../src/config/worker-config.js';
 import { deleteNamespaces } from '../../src/dev/sample-app.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
-import { createWorker } from '../../src/worker.js';
-import { quietRuntime } from '../support/runtime.js';
-import { stackEnv } from '../support/stack.js';
+import { kubeconfigFrom, stackEnv, startStackWorker, type StackWorker } from '../support/stack.js';
 
 const env = stackEnv();
 const run = `en-${randomBytes(3).toString('hex')}`;
@@ -28,18 +24,12 @@ const gadgetNs = `${run}-gad`;
 const group = `${run}.kubeferry.test`;
 const storage = { bucket: 'kubeferry', prefix: `test/${run}` };
 
+let stack: StackWorker;
 let config: WorkerConfig;
 let source: KubeRest;
 let target: KubeRest;
-let worker: Worker;
-let workerRun: Promise<void>;
 let client: Client;
-
-const kubeconfig = (file: string) => {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(file);
-  return kc;
-};
+const kubeconfig = kubeconfigFrom;
 
 const crd = (plural: string, kind: string) => ({
   apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `${plural}.${group}` },
@@ -74,14 +64,8 @@ const established = (rest: KubeRest, name: string) => waitFor(`CRD ${name} Estab
 const readyCondition = { type: 'Ready', status: 'True', reason: 'Reconciled', message: 'ok', lastTransitionTime: '2026-01-01T00:00:00Z' };
 
 before(async () => {
-  quietRuntime();
-  config = loadWorkerConfig(env.KUBEFERRY_CONFIG);
-  config.temporal.taskQueue = `kubeferry-${run}`;
-  source = new KubeRest(kubeconfig(env.SOURCE_KUBECONFIG!));
-  target = new KubeRest(kubeconfig(env.TARGET_KUBECONFIG!));
-  worker = await createWorker(config, await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS }));
-  workerRun = worker.run();
-  client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS }) });
+  stack = await startStackWorker(run);
+  ({ config, source, target, client } = stack);
 
   const apiNs = `/api/v1/namespaces/${ns}`;
   await create(source, '/api/v1/namespaces', { metadata: { name: ns } });
@@ -138,8 +122,6 @@ before(async () => {
 });
 
 after(async () => {
-  worker?.shutdown();
-  await workerRun;
   const kcs = [kubeconfig(env.SOURCE_KUBECONFIG!), kubeconfig(env.TARGET_KUBECONFIG!)];
   for (const kc of kcs) await deleteNamespaces(kc, [ns, gadgetNs]).catch(() => undefined);
   for (const rest of [source, target]) {
@@ -150,8 +132,8 @@ after(async () => {
       `/apis/rbac.authorization.k8s.io/v1/clusterroles/${run}-reader`,
       `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${run}-app-view`,
     ]) await rest?.request('DELETE', path).catch(() => undefined);
-    rest?.close();
   }
+  await stack?.stop();
 });
 
 const request = (extra: Partial<MigrationRequestInput> = {}): MigrationRequestInput => ({

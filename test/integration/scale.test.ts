@@ -3,23 +3,19 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import * as k8s from '@kubernetes/client-node';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { NativeConnection, type Worker } from '@temporalio/worker';
 import { decodeArchive, type BackupManifest, type RawObject, type StoredPlan } from '../../src/activities/backup-format.js';
 import type { RestoreWaveResult } from '../../src/activities/contract.js';
 import { createActivities, depsFromConfig } from '../../src/activities/index.js';
-import { KubeRest } from '../../src/activities/kube-rest.js';
+import type { KubeRest } from '../../src/activities/kube-rest.js';
 import { MIGRATION_ID_LABEL } from '../../src/activities/labels.js';
 import { ObjectStore } from '../../src/activities/object-store.js';
 import { forEachConcurrently } from '../../src/activities/restore.js';
 import { startMigration } from '../../src/client.js';
-import { loadWorkerConfig, type WorkerConfig } from '../../src/config/worker-config.js';
+import type { WorkerConfig } from '../../src/config/worker-config.js';
 import { deleteNamespaces } from '../../src/dev/sample-app.js';
-import { createWorker } from '../../src/worker.js';
-import { quietRuntime } from '../support/runtime.js';
-import { stackEnv } from '../support/stack.js';
+import { kubeconfigFrom, stackEnv, startStackWorker, type StackWorker } from '../support/stack.js';
 
 const env = stackEnv();
 const run = `sc-${randomBytes(3).toString('hex')}`;
@@ -29,18 +25,12 @@ const big = [0, 1, 2, 3].map((i) => `${run}-big-${i}`);
 const resumed = big.map((ns) => `${ns}-r`);
 const PER_BIG_NAMESPACE = 500;
 
+let stack: StackWorker;
 let config: WorkerConfig;
 let source: KubeRest;
 let target: KubeRest;
-let worker: Worker;
-let workerRun: Promise<void>;
 let client: Client;
-
-const kubeconfig = (file: string) => {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(file);
-  return kc;
-};
+const kubeconfig = kubeconfigFrom;
 
 async function seed(namespace: string, count: number): Promise<void> {
   await source.request('POST', '/api/v1/namespaces', { body: { metadata: { name: namespace } } });
@@ -51,25 +41,16 @@ async function seed(namespace: string, count: number): Promise<void> {
 }
 
 before(async () => {
-  quietRuntime();
-  config = loadWorkerConfig(env.KUBEFERRY_CONFIG);
-  config.temporal.taskQueue = `kubeferry-${run}`;
-  source = new KubeRest(kubeconfig(env.SOURCE_KUBECONFIG!));
-  target = new KubeRest(kubeconfig(env.TARGET_KUBECONFIG!));
-  worker = await createWorker(config, await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS }));
-  workerRun = worker.run();
-  client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS }) });
+  stack = await startStackWorker(run);
+  ({ config, source, target, client } = stack);
   await seed(small[0]!, 20);
   for (const ns of big) await seed(ns, PER_BIG_NAMESPACE);
 });
 
 after(async () => {
-  worker?.shutdown();
-  await workerRun;
+  await stack?.stop();
   await deleteNamespaces(kubeconfig(env.SOURCE_KUBECONFIG!), [...small, ...big]).catch(() => undefined);
   await deleteNamespaces(kubeconfig(env.TARGET_KUBECONFIG!), [...small, ...big, ...resumed]).catch(() => undefined);
-  source?.close();
-  target?.close();
 });
 
 const migrate = async (id: string, namespaces: string[]) => {

@@ -2,7 +2,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readEnvFile } from '../../src/config/worker-config.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { KubeRest } from '../../src/activities/kube-rest.js';
+import { loadWorkerConfig, readEnvFile, type WorkerConfig } from '../../src/config/worker-config.js';
+import { createWorker } from '../../src/worker.js';
+import { quietRuntime } from './runtime.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -28,4 +34,42 @@ export function timeSkippingServerPath(): string {
     throw new Error(`the Temporal time-skipping test server is not installed (${exe}): run 'bash scripts/stack/install.sh temporal'`);
   }
   return exe;
+}
+
+/** A kubeconfig loaded from a file the stack wrote. */
+export function kubeconfigFrom(file: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(file);
+  return kc;
+}
+
+export interface StackWorker {
+  config: WorkerConfig;
+  client: Client;
+  source: KubeRest;
+  target: KubeRest;
+  /** Stops the worker and closes the API connections. */
+  stop(): Promise<void>;
+}
+
+/** A kubeferry worker on a task queue of its own (`kubeferry-<run>`), a client, and raw access to both clusters. */
+export async function startStackWorker(run: string): Promise<StackWorker> {
+  const env = stackEnv();
+  quietRuntime();
+  const config = loadWorkerConfig(env.KUBEFERRY_CONFIG!);
+  config.temporal.taskQueue = `kubeferry-${run}`;
+  const worker = await createWorker(config, await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS }));
+  const running = worker.run();
+  const client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS }) });
+  const source = new KubeRest(kubeconfigFrom(env.SOURCE_KUBECONFIG!));
+  const target = new KubeRest(kubeconfigFrom(env.TARGET_KUBECONFIG!));
+  return {
+    config, client, source, target,
+    async stop() {
+      worker.shutdown();
+      await running;
+      source.close();
+      target.close();
+    },
+  };
 }
