@@ -175,6 +175,20 @@ export interface SetWeightResult {
   weight: number;
 }
 
+export interface CleanupInput {
+  migrationId: string;
+  backupId: string;
+  target: string;
+  storage: StorageRef;
+  namespaceMapping: NamespaceMapping;
+}
+
+export interface CleanupResult {
+  deleted: number;
+  failed: number;
+  errors: string[];
+}
+
 /** The activities the migration workflow calls; src/activities/index.ts implements them. */
 export interface MigrationActivities {
   checkConnectivity(input: ConnectivityInput): Promise<ConnectivityReport>;
@@ -186,4 +200,5 @@ export interface MigrationActivities {
   preflightRestore(input: PreflightInput): Promise<PreflightReport>;
   checkReadiness(input: ReadinessInput): Promise<ReadinessReport>;
   setRouteWeight(input: SetWeightInput): Promise<SetWeightResult>;
+  cleanupRestored(input: CleanupInput): Promise<CleanupResult>;
 }

@@ -4,6 +4,7 @@ import type { WorkerConfig } from '../config/worker-config.js';
 import { loadArchiveKey, type ArchiveKey } from './archive-crypto.js';
 import { backupResources, listBackups, readManifest, summarize } from './backup.js';
 import { ClusterRegistry } from './clusters.js';
+import { cleanupRestored } from './cleanup.js';
 import { checkConnectivity } from './connectivity.js';
 import type { MigrationActivities } from './contract.js';
 import { ObjectStore } from './object-store.js';
@@ -39,6 +40,7 @@ export function createActivities({ clusters, store, routers, encryptionKey }: Ac
     restoreWave: (input) => restoreWave(clusters, store, encryptionKey, input),
     preflightRestore: (input) => preflightRestore(clusters, store, encryptionKey, input),
     checkReadiness: (input) => checkReadiness(clusters, store, input),
-    setRouteWeight: (input) => setRouteWeight(routers, input),
+    setRouteWeight: (input) => setRouteWeight(routers, clusters, input),
+    cleanupRestored: (input) => cleanupRestored(clusters, store, input),
   };
 }

@@ -1,2 +1,8 @@
 /** Every object kubeferry restores carries this label with the migration id. */
 export const MIGRATION_ID_LABEL = 'kubeferry.io/migration-id';
+
+/**
+ * Set on objects that existed in the target before the migration and were updated over
+ * (existingObjects: update): a rollback's cleanup leaves them, it deletes only what the migration created.
+ */
+export const PRE_EXISTING_ANNOTATION = 'kubeferry.io/pre-existing';

@@ -48,6 +48,22 @@ export function workloadReady(w: Workload): boolean {
   }
 }
 
+/** Wanted and ready replicas of a workload, for a grayscale ratio weighted by replicas. */
+export function replicaCounts(w: Workload | undefined, wanted: number): { ready: number; total: number } {
+  if (!w) return { ready: 0, total: wanted };
+  const s = w.status ?? {};
+  switch (w.kind) {
+    case 'Deployment':
+      return { ready: num(s.availableReplicas), total: typeof w.spec?.replicas === 'number' ? w.spec.replicas : 1 };
+    case 'StatefulSet':
+      return { ready: num(s.readyReplicas), total: typeof w.spec?.replicas === 'number' ? w.spec.replicas : 1 };
+    case 'DaemonSet':
+      return { ready: num(s.numberReady), total: num(s.desiredNumberScheduled) };
+    default:
+      return { ready: workloadReady(w) ? 1 : 0, total: 1 };
+  }
+}
+
 async function readWorkload(target: Cluster, path: string): Promise<Workload | undefined> {
   try {
     return await target.rest.get<Workload>(path);
@@ -100,18 +116,27 @@ export async function checkReadiness(clusters: ClusterRegistry, store: ObjectSto
     );
   }
   const ready = new Map<string, boolean>();
+  const replicas = new Map<string, { ready: number; total: number }>();
   await Promise.all(
     manifest.workloads.map(async (w) => {
       const namespace = mapNamespace(input.namespaceMapping, w.namespace);
       const type = types.get(w.type);
       const obj = type ? await readWorkload(target, resourcePath(type, namespace, w.name)) : undefined;
-      if (!obj || !workloadReady(obj)) return ready.set(w.id, false);
+      const counts = replicaCounts(obj, 1);
       const services = manifest.workloadServices[w.id] ?? [];
-      const endpoints = await Promise.all(services.map((id) => serviceHasEndpoints(target, namespace, id.split('/')[2]!)));
-      ready.set(w.id, endpoints.every(Boolean));
+      const reachable = obj && workloadReady(obj)
+        ? (await Promise.all(services.map((id) => serviceHasEndpoints(target, namespace, id.split('/')[2]!)))).every(Boolean)
+        : false;
+      ready.set(w.id, reachable);
+      // Replicas behind a Service without endpoints serve nothing yet.
+      replicas.set(w.id, { ready: reachable || services.length === 0 ? counts.ready : 0, total: counts.total });
     }),
   );
-  const count = (ws: readonly WorkloadEntry[]): ReadinessCount => ({ ready: ws.filter((w) => ready.get(w.id)).length, total: ws.length });
+  const count = (ws: readonly WorkloadEntry[]): ReadinessCount => ({
+    ready: ws.filter((w) => ready.get(w.id)).length,
+    total: ws.length,
+    replicas: ws.reduce((sum, w) => ({ ready: sum.ready + replicas.get(w.id)!.ready, total: sum.total + replicas.get(w.id)!.total }), { ready: 0, total: 0 }),
+  });
   return {
     overall: count(manifest.workloads),
     routes: Object.fromEntries([...routeWorkloads].map(([name, ws]) => [name, count(ws)])),

@@ -15,7 +15,7 @@ import { sanitize, type SanitizeContext } from './sanitize/index.js';
 import { applyOver, differsInTarget } from './conflicts.js';
 import { discover, gvkKey } from './discovery.js';
 import { resourcePath } from './kube-rest.js';
-import { MIGRATION_ID_LABEL } from './labels.js';
+import { MIGRATION_ID_LABEL, PRE_EXISTING_ANNOTATION } from './labels.js';
 
 const CONCURRENCY = 16;
 /** Objects per heartbeat; a resumed wave redoes at most this many lookups. */
@@ -149,7 +149,9 @@ async function restoreOne(target: Cluster, type: TypeEntry, desired: RawObject, 
       }
       if (input.existingObjects === 'fail') throw err;
       if (input.existingObjects === 'update') {
-        await withApiRetry(() => applyOver(target, type, desired));
+        // Not created by this migration: a rollback's cleanup must leave it.
+        const over = { ...desired, metadata: { ...desired.metadata, annotations: { ...desired.metadata?.annotations, [PRE_EXISTING_ANNOTATION]: 'true' } } };
+        await withApiRetry(() => applyOver(target, type, over));
         result.updated += 1;
       } else {
         result.skipped += 1;
@@ -214,7 +216,7 @@ async function loadArchive(
 const planCache = new Map<string, StoredPlan>();
 
 /** The restore plan, verified against the manifest's sha256 (cached per worker by that checksum). */
-async function readPlan(store: ObjectStore, bucket: string, manifest: BackupManifest): Promise<StoredPlan> {
+export async function readPlan(store: ObjectStore, bucket: string, manifest: BackupManifest): Promise<StoredPlan> {
   const cached = planCache.get(manifest.plan.sha256);
   if (cached) return cached;
   const data = await store.get(bucket, manifest.plan.key);

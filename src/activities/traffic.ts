@@ -1,11 +1,14 @@
 // Traffic: set a route's weight through the router its spec names.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { WorkerConfig } from '../config/worker-config.js';
+import { GatewayApiRouter } from '../routers/gateway-api.js';
 import { HaproxyRouter } from '../routers/haproxy.js';
-import type { TrafficRouter } from '../routers/router.js';
+import { IngressNginxRouter } from '../routers/ingress-nginx.js';
+import { RouterError, type TrafficRouter } from '../routers/router.js';
+import type { ClusterRegistry } from './clusters.js';
 import type { SetWeightInput, SetWeightResult } from './contract.js';
 
-export function routerFor(config: WorkerConfig['routers'], route: SetWeightInput['route']): TrafficRouter {
+export function routerFor(config: WorkerConfig['routers'], clusters: ClusterRegistry, route: SetWeightInput['route']): TrafficRouter {
   switch (route.router) {
     case 'haproxy': {
       const h = config.haproxy;
@@ -14,10 +17,20 @@ export function routerFor(config: WorkerConfig['routers'], route: SetWeightInput
       }
       return new HaproxyRouter({ socket: h.adminSocket, address: h.adminAddress }, route);
     }
+    case 'gateway-api':
+      return new GatewayApiRouter(clusters.get(route.cluster).rest, route);
+    case 'ingress-nginx':
+      return new IngressNginxRouter(clusters.get(route.cluster).rest, route);
   }
 }
 
-export async function setRouteWeight(routers: WorkerConfig['routers'], input: SetWeightInput): Promise<SetWeightResult> {
-  const weight = await routerFor(routers, input.route).setWeight(input.weight);
-  return { route: input.route.name, weight };
+export async function setRouteWeight(routers: WorkerConfig['routers'], clusters: ClusterRegistry, input: SetWeightInput): Promise<SetWeightResult> {
+  try {
+    const weight = await routerFor(routers, clusters, input.route).setWeight(input.weight);
+    return { route: input.route.name, weight };
+  } catch (err) {
+    // A router object that is missing or malformed will not fix itself: say so once, without retries.
+    if (err instanceof RouterError) throw ApplicationFailure.nonRetryable(`route "${input.route.name}": ${err.message}`, 'RouterMisconfigured');
+    throw err;
+  }
 }

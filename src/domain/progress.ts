@@ -3,6 +3,8 @@
 export interface ReadinessCount {
   ready: number;
   total: number;
+  /** The same in replicas (ready replicas of ready-or-not workloads / wanted replicas), for a ratio weighted by replicas. */
+  replicas?: { ready: number; total: number };
 }
 
 /**

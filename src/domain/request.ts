@@ -35,27 +35,93 @@ const resourceFilterEntry = z.string().superRefine((entry, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
-export const routeSchema = z.object({
+const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const kubeName = (what: string) => z.string().regex(K8S_NAME, `${what}: lower-case letters, digits, "-" and "."`);
+
+const routeCommon = {
   name: z.string().regex(DNS_LABEL, 'a route name: lower-case letters, digits and "-"'),
-  router: z.literal('haproxy', { error: 'router must be "haproxy"' }),
+  /** The workloads that serve this entrypoint; the route gets no traffic in the target until one is ready. */
+  workloads: z.array(workloadRef).min(1, 'list at least one workload ("namespace/name") that serves the route'),
+};
+
+/** HAProxy: a backend with a source and a target server, weights set through the runtime API. */
+const haproxyRoute = z.object({
+  ...routeCommon,
+  router: z.literal('haproxy'),
   backend: z.string().regex(HAPROXY_NAME, 'an HAProxy backend name'),
   sourceServer: z.string().regex(HAPROXY_NAME).default('source'),
   targetServer: z.string().regex(HAPROXY_NAME).default('target'),
-  /** The workloads that serve this entrypoint; the route gets no traffic in the target until one is ready. */
-  workloads: z.array(workloadRef).min(1, 'list at least one workload ("namespace/name") that serves the route'),
 }).strict();
 
+const backendRef = z.union([
+  kubeName('a Service name'),
+  z.object({ name: kubeName('a backend name'), namespace: kubeName('a namespace').optional(), kind: z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/).optional(), group: z.string().regex(/^[a-z0-9.-]*$/).optional() }).strict(),
+]).transform((ref) => (typeof ref === 'string' ? { name: ref } : ref));
+
+/** Gateway API: the weights of an HTTPRoute's backendRefs, in the cluster (by name) that holds the route. */
+const gatewayApiRoute = z.object({
+  ...routeCommon,
+  router: z.literal('gateway-api'),
+  cluster: z.string().regex(CLUSTER_NAME, 'the cluster (as configured on the worker) that holds the HTTPRoute'),
+  namespace: kubeName('the HTTPRoute\'s namespace'),
+  httpRoute: kubeName('the HTTPRoute\'s name'),
+  sourceBackend: backendRef,
+  targetBackend: backendRef,
+}).strict();
+
+/** ingress-nginx: the canary-weight annotation of a canary Ingress that routes to the target. */
+const ingressNginxRoute = z.object({
+  ...routeCommon,
+  router: z.literal('ingress-nginx'),
+  cluster: z.string().regex(CLUSTER_NAME, 'the cluster (as configured on the worker) that holds the canary Ingress'),
+  namespace: kubeName('the Ingress\'s namespace'),
+  canaryIngress: kubeName('the canary Ingress\'s name'),
+}).strict();
+
+export const ROUTERS = ['haproxy', 'gateway-api', 'ingress-nginx'] as const;
+
+export const routeSchema = z.discriminatedUnion('router', [haproxyRoute, gatewayApiRoute, ingressNginxRoute], {
+  error: (issue) => (issue.code === 'invalid_union' ? `router must be one of ${ROUTERS.map((r) => `"${r}"`).join(', ')}` : undefined),
+});
+
+/** A weight step: the percent to the target, and whether an operator must approve it first. */
+const stepSchema = z.union([
+  z.number().int().min(1).max(100),
+  z.object({ weight: z.number().int().min(1).max(100), approval: z.boolean().default(false) }).strict(),
+], { error: 'a step is a weight 1..100, or { "weight": 1..100, "approval": true }' })
+  .transform((s) => (typeof s === 'number' ? { weight: s, approval: false } : s));
+
 export const trafficSchema = z.object({
-  /** Target weights in percent, strictly increasing, ending at 100. */
-  steps: z.array(z.number().int().min(1).max(100)).min(1).default([10, 25, 50, 100]),
+  /** Target weights in percent, strictly increasing, ending at 100; a step may wait for approval. */
+  steps: z.array(stepSchema).min(1).prefault([10, 25, 50, 100]),
   stepInterval: duration('traffic.stepInterval').default('30s'),
+  /**
+   * Grayscale time threshold: once traffic has been moving this long (paused time not counted), every
+   * route goes to 100 % target, except one with no ready workload there (reported).
+   */
+  cutoverAfter: duration('traffic.cutoverAfter').optional(),
+  /** After all traffic is on the target, how long the migration stays open for a rollback (default none). */
+  observeFor: z.union([z.string(), z.number()]).default('0s').superRefine((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === undefined || ms < 0) ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write e.g. "0s", "10m" or "1h"` });
+  }),
+  /** What caps a route's weight: the readiness of all workloads (overall) or of the route's own. */
+  ratio: z.enum(['overall', 'route'], { error: 'ratio must be "overall" or "route"' }).default('overall'),
+  /** Count ready replicas instead of ready workloads in the grayscale ratio. */
+  weightByReplicas: z.boolean().default(false),
 }).strict().superRefine((t, ctx) => {
   t.steps.forEach((step, i) => {
-    if (i > 0 && step <= t.steps[i - 1]!) {
-      ctx.addIssue({ code: 'custom', path: ['steps', i], message: `weights must increase: ${step} follows ${t.steps[i - 1]}` });
+    const before = t.steps[i - 1];
+    if (before && step.weight <= before.weight) {
+      ctx.addIssue({ code: 'custom', path: ['steps', i], message: `weights must increase: ${step.weight} follows ${before.weight}` });
     }
   });
-  if (t.steps.at(-1) !== 100) ctx.addIssue({ code: 'custom', path: ['steps'], message: 'the last step must be 100 so that all traffic ends on the target' });
+  if (t.steps.at(-1)?.weight !== 100) ctx.addIssue({ code: 'custom', path: ['steps'], message: 'the last step must be 100 so that all traffic ends on the target' });
+  const threshold = t.cutoverAfter === undefined ? undefined : parseDuration(t.cutoverAfter);
+  const interval = parseDuration(t.stepInterval);
+  if (threshold !== undefined && interval !== undefined && threshold < interval) {
+    ctx.addIssue({ code: 'custom', path: ['cutoverAfter'], message: `the grayscale time threshold (${t.cutoverAfter}) is shorter than one step interval (${t.stepInterval})` });
+  }
 });
 
 export const readinessSchema = z.object({
@@ -105,7 +171,7 @@ export const migrationRequestSchema = z.object({
   /** What to do with objects that already exist in the target. */
   existingObjects: z.enum(['skip', 'update', 'fail'], { error: 'existingObjects must be "skip", "update" or "fail"' }).default('skip'),
   routes: z.array(routeSchema).default([]),
-  traffic: trafficSchema.default({ steps: [10, 25, 50, 100], stepInterval: '30s' }),
+  traffic: trafficSchema.prefault({}),
   readiness: readinessSchema.default({ pollInterval: '5s', timeout: '10m' }),
 }).strict().superRefine((r, ctx) => {
   if (r.source.cluster === r.target.cluster && r.task !== 'backup') {
@@ -137,6 +203,7 @@ export const migrationRequestSchema = z.object({
 export type MigrationRequestInput = z.input<typeof migrationRequestSchema>;
 export type MigrationRequest = z.output<typeof migrationRequestSchema>;
 export type RouteSpec = z.output<typeof routeSchema>;
+export type StepSpec = z.output<typeof stepSchema>;
 export type MigrationTask = MigrationRequest['task'];
 /** include/exclude entries as written; resolve them with selectResourceTypes (resource-filter.ts). */
 export type ResourceFilter = MigrationRequest['resources'];

@@ -3,7 +3,7 @@
 // of them are left alone. The update is a read-modify-write with the object's resourceVersion, retried on
 // a conflict, and the weight is read back from the API server afterwards.
 import { KubeApiError, type KubeRest } from '../activities/kube-rest.js';
-import { RouterError, type TrafficRouter } from './router.js';
+import { ReadBackMismatch, RouterError, type TrafficRouter } from './router.js';
 
 export interface BackendRefSpec {
   name: string;
@@ -88,7 +88,7 @@ export class GatewayApiRouter implements TrafficRouter {
     }
     const applied = await this.getWeight();
     if (applied !== percent) {
-      throw new RouterError(`HTTPRoute ${this.spec.namespace}/${this.spec.httpRoute} reads back ${applied}% to the target after setting ${percent}%`);
+      throw new ReadBackMismatch(`HTTPRoute ${this.spec.namespace}/${this.spec.httpRoute} reads back ${applied}% to the target after setting ${percent}%`);
     }
     return applied;
   }

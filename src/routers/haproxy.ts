@@ -4,7 +4,7 @@
 // an HAProxy reload, so every step sets both servers explicitly.
 import net from 'node:net';
 import { serverWeights } from '../domain/weights.js';
-import { RouterError, type TrafficRouter } from './router.js';
+import { ReadBackMismatch, RouterError, type TrafficRouter } from './router.js';
 
 export interface HaproxyEndpoint {
   /** Unix socket path of `stats socket ... level admin`. */
@@ -43,7 +43,7 @@ export class HaproxyRouter implements TrafficRouter {
     }
     const readBack = await this.getWeight();
     if (readBack !== w.target) {
-      throw new RouterError(`HAProxy backend ${backend}: set target weight ${w.target}% but read back ${readBack}%`);
+      throw new ReadBackMismatch(`HAProxy backend ${backend}: set target weight ${w.target}% but read back ${readBack}%`);
     }
     return readBack;
   }

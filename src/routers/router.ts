@@ -11,3 +11,8 @@ export interface TrafficRouter {
 export class RouterError extends Error {
   override name = 'RouterError';
 }
+
+/** What a router read back differs from what it set: worth retrying (someone else may have written meanwhile). */
+export class ReadBackMismatch extends Error {
+  override name = 'ReadBackMismatch';
+}

@@ -1,5 +1,5 @@
 // Messages an operator sends to a running migration, and what it reports back.
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export type MigrationPhase =
   | 'validating'
@@ -33,6 +33,14 @@ export interface MigrationProgress {
   readiness: { ready: number; total: number; percent: number };
   routes: RouteProgress[];
   step: { index: number; total: number; nextAt?: string };
+  /** A step that waits for an operator's approve. */
+  pendingApproval?: { step: number; weight: number; since: string };
+  /** When the grayscale time threshold moves all traffic to the target (paused time pushes it back). */
+  cutoverAt?: string;
+  /** Set once the threshold moved all traffic; routes kept back by the no-ready-workload guard are named. */
+  cutover?: { at: string; heldBack: string[] };
+  /** What a rollback's cleanup deleted from the target. */
+  cleanup?: { deleted: number; failed: number };
   errors: string[];
   /** Objects left as they were in the target that differ from the backup (existingObjects: skip). */
   differences: string[];
@@ -45,9 +53,24 @@ export interface MigrationProgress {
 export interface RollbackOptions {
   /** Why the operator rolled back; shown in progress and the result. */
   reason?: string;
+  /** Also delete what this migration created in the target (by its label, in reverse dependency order). */
+  cleanup?: boolean;
+}
+
+export interface ApproveOptions {
+  /** The step being approved (1-based); when given, it must be the one pending. */
+  step?: number;
 }
 
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 export const rollbackSignal = defineSignal<[RollbackOptions?]>('rollback');
+export const approveSignal = defineSignal<[ApproveOptions?]>('approve');
+
+// The same as Updates: validated synchronously (what makes no sense is rejected and never reaches the
+// history as an accepted update) and answered with the resulting state.
+export const pauseUpdate = defineUpdate<MigrationProgress>('pause');
+export const resumeUpdate = defineUpdate<MigrationProgress>('resume');
+export const approveUpdate = defineUpdate<MigrationProgress, [ApproveOptions?]>('approve');
+export const rollbackUpdate = defineUpdate<MigrationProgress, [RollbackOptions?]>('rollback');
 export const progressQuery = defineQuery<MigrationProgress>('progress');

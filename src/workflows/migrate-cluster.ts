@@ -1,5 +1,6 @@
 // The migration workflow: validate -> connectivity -> backup -> restore in waves -> readiness ->
-// traffic in timer-driven steps. Pause, resume and rollback arrive as signals at any time.
+// traffic in timer-driven steps (with approval gates and a grayscale time threshold). Pause, resume,
+// approve and rollback arrive at any time, as signals or as validated updates.
 import {
   ApplicationFailure,
   CancellationScope,
@@ -9,40 +10,46 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
+  upsertSearchAttributes,
   workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { MigrationActivities, PlanReport, ReadinessReport } from '../activities/contract.js';
-import { parseDuration } from '../domain/duration.js';
-import { readyPercent } from '../domain/progress.js';
+import { formatDuration, parseDuration } from '../domain/duration.js';
+import { readyPercent, type ReadinessCount } from '../domain/progress.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequest, type MigrationRequestInput } from '../domain/request.js';
 import { allowedWeight } from '../domain/weights.js';
 import { renderDetails } from './details.js';
 import {
+  approveSignal,
+  approveUpdate,
   pauseSignal,
+  pauseUpdate,
   progressQuery,
   resumeSignal,
+  resumeUpdate,
   rollbackSignal,
+  rollbackUpdate,
+  type ApproveOptions,
   type MigrationPhase,
   type MigrationProgress,
+  type RollbackOptions,
 } from './messages.js';
+import { SEARCH_ATTRIBUTES } from './search-attributes.js';
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 const nonRetryableErrorTypes = [
   'InvalidRequest', 'UnknownCluster', 'AccessDenied', 'BackupExists', 'BackupNotFound', 'CorruptBackup', 'UnsupportedBackupVersion',
-  'TypeNotServed', 'EncryptionKeyMissing', 'Conflict',
+  'TypeNotServed', 'EncryptionKeyMissing', 'Conflict', 'RouterNotConfigured', 'RouterMisconfigured',
 ];
 
 // Short calls: connectivity, readiness checks, router commands.
-const quick = proxyActivities<MigrationActivities>({
-  startToCloseTimeout: '1m',
-  retry: { ...retry, maximumAttempts: 10, nonRetryableErrorTypes },
-});
+const QUICK: ActivityOptions = { startToCloseTimeout: '1m', retry: { ...retry, maximumAttempts: 10, nonRetryableErrorTypes } };
 // Bulk work over many objects.
-const bulk = proxyActivities<MigrationActivities>({
-  startToCloseTimeout: '30m',
-  heartbeatTimeout: '1m',
-  retry: { ...retry, maximumAttempts: 5, nonRetryableErrorTypes },
-});
+const BULK: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry: { ...retry, maximumAttempts: 5, nonRetryableErrorTypes } };
+const quick = proxyActivities<MigrationActivities>(QUICK);
+const bulk = proxyActivities<MigrationActivities>(BULK);
 
 export interface MigrationResult {
   migrationId: string;
@@ -51,6 +58,16 @@ export interface MigrationResult {
   backupId?: string;
   progress: MigrationProgress;
   plan?: PlanReport;
+}
+
+/** What the operator's messages change, beside the progress they can read. */
+interface Control {
+  /** The highest step number approved so far. */
+  approved: number;
+  rollback?: RollbackOptions;
+  pausedAt?: number;
+  /** Workflow time (ms) at which the grayscale threshold moves all traffic; pauses push it back. */
+  cutoverDeadline?: number;
 }
 
 export async function migrateCluster(input: MigrationRequestInput): Promise<MigrationResult> {
@@ -69,22 +86,57 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
     errors: [],
     differences: [],
   };
+  const control: Control = { approved: 0 };
   // Created before the handlers so that a rollback arriving at once still cancels the pipeline.
   const pipeline = new CancellationScope();
 
-  setHandler(progressQuery, () => progress);
-  setHandler(pauseSignal, () => {
+  const pause = () => {
+    if (progress.paused) return;
     progress.paused = true;
-  });
-  setHandler(resumeSignal, () => {
+    control.pausedAt = Date.now();
+    publish(progress);
+  };
+  const resume = () => {
+    if (!progress.paused) return;
     progress.paused = false;
-  });
-  setHandler(rollbackSignal, (options) => {
+    // Paused time does not count towards the grayscale threshold.
+    if (control.cutoverDeadline !== undefined && control.pausedAt !== undefined) {
+      control.cutoverDeadline += Date.now() - control.pausedAt;
+      progress.cutoverAt = new Date(control.cutoverDeadline).toISOString();
+    }
+    control.pausedAt = undefined;
+    publish(progress);
+  };
+  const approve = (options?: ApproveOptions) => {
+    const pending = progress.pendingApproval;
+    if (!pending || (options?.step !== undefined && options.step !== pending.step)) return;
+    control.approved = Math.max(control.approved, pending.step);
+    progress.pendingApproval = undefined;
+    publish(progress);
+  };
+  const rollback = (options?: RollbackOptions) => {
     if (progress.rollbackRequested || isFinal(progress.phase)) return;
     progress.rollbackRequested = true;
+    control.rollback = options ?? {};
     if (options?.reason) remember(progress.errors, [`rollback requested: ${options.reason}`]);
     pipeline.cancel();
-  });
+  };
+
+  setHandler(progressQuery, () => progress);
+  // Signals: fire and forget; what makes no sense is ignored.
+  setHandler(pauseSignal, pause);
+  setHandler(resumeSignal, resume);
+  setHandler(approveSignal, approve);
+  setHandler(rollbackSignal, rollback);
+  // Updates: the same, but what makes no sense is rejected (synchronously) and the new state returned.
+  const answer = <A extends unknown[]>(act: (...args: A) => void) => (...args: A): MigrationProgress => {
+    act(...args);
+    return progress;
+  };
+  setHandler(pauseUpdate, answer(pause), { validator: () => refuse(pauseProblem(progress)) });
+  setHandler(resumeUpdate, answer(resume), { validator: () => refuse(progress.paused ? undefined : `not paused (phase ${progress.phase})`) });
+  setHandler(approveUpdate, answer((o?: ApproveOptions) => approve(o)), { validator: (o?: ApproveOptions) => refuse(approveProblem(progress, o)) });
+  setHandler(rollbackUpdate, answer((o?: RollbackOptions) => rollback(o)), { validator: (_o?: RollbackOptions) => refuse(rollbackProblem(progress)) });
 
   let request: MigrationRequest;
   try {
@@ -102,6 +154,12 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
   progress.routes = request.routes.map((r) => ({ name: r.name, weight: 0, ready: 0, total: r.workloads.length }));
   const backupId = request.backupId ?? migrationId;
   progress.backupId = backupId;
+  upsertSearchAttributes([
+    { key: SEARCH_ATTRIBUTES.migrationId, value: migrationId },
+    { key: SEARCH_ATTRIBUTES.task, value: request.task },
+    { key: SEARCH_ATTRIBUTES.sourceCluster, value: request.source.cluster },
+    { key: SEARCH_ATTRIBUTES.targetCluster, value: request.target.cluster },
+  ]);
 
   if (request.task === 'plan') {
     const plan = await pipeline.run(() => planOnly(request, progress)).catch((err: unknown) => {
@@ -115,7 +173,7 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
     return { migrationId, status: 'Planned', progress, plan };
   }
   try {
-    await pipeline.run(() => runPipeline(request, backupId, progress));
+    await pipeline.run(() => runPipeline(request, backupId, progress, control));
   } catch (err) {
     if (!(progress.rollbackRequested && isCancellation(err))) {
       progress.phase = 'failed';
@@ -127,7 +185,10 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
     }
   }
   if (progress.rollbackRequested) {
-    await CancellationScope.nonCancellable(() => rollbackTraffic(request, progress));
+    await CancellationScope.nonCancellable(async () => {
+      await rollbackTraffic(request, progress);
+      if (control.rollback?.cleanup && request.task !== 'backup') await cleanup(request, backupId, progress);
+    });
     progress.phase = 'rolled-back';
     publish(progress);
     return { migrationId, status: 'RolledBack', backupId, progress };
@@ -145,12 +206,12 @@ async function planOnly(request: MigrationRequest, progress: MigrationProgress):
     needs: { source: true, target: true, storage: false },
   });
   enter(progress, 'planning');
-  const plan = await bulk.planMigration({
+  const plan = await bulk.planMigration.executeWithOptions({ ...BULK, summary: `plan ${request.source.cluster} -> ${request.target.cluster}` }, [{
     source: request.source.cluster,
     target: request.target.cluster,
     ...selectionOf(request),
     namespaceMapping: request.namespaces.mapping,
-  });
+  }]);
   progress.objects.total = plan.objects;
   progress.waves.total = plan.waves.length;
   return plan;
@@ -166,7 +227,7 @@ function selectionOf(request: MigrationRequest) {
   };
 }
 
-async function runPipeline(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<void> {
+async function runPipeline(request: MigrationRequest, backupId: string, progress: MigrationProgress, control: Control): Promise<void> {
   const storage = request.storage;
   const doesBackup = request.task !== 'restore';
   const doesRestore = request.task !== 'backup';
@@ -183,13 +244,13 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
   if (doesBackup) {
     await whileNotPaused(progress);
     enter(progress, 'backup');
-    summary = await bulk.backupResources({
+    summary = await bulk.backupResources.executeWithOptions({ ...BULK, summary: `backup ${request.source.cluster} -> s3://${storage.bucket}/${storage.prefix}` }, [{
       migrationId: progress.migrationId,
       backupId,
       source: request.source.cluster,
       storage,
       ...selectionOf(request),
-    });
+    }]);
     progress.objects.backedUp = summary.objects;
   } else {
     summary = await quick.describeBackup({ storage, backupId });
@@ -203,9 +264,9 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
   enter(progress, 'restore');
   // Nothing is written before every archive is verified (and, for "fail", every conflict is known).
   const namespaceMapping = request.namespaces.mapping;
-  const preflight = await bulk.preflightRestore({
+  const preflight = await bulk.preflightRestore.executeWithOptions({ ...BULK, summary: `verify backup ${backupId}: ${summary.objects} objects` }, [{
     backupId, target: request.target.cluster, storage, findConflicts: request.existingObjects === 'fail', namespaceMapping,
-  });
+  }]);
   if (preflight.conflicts > 0) {
     throw ApplicationFailure.nonRetryable(
       `${preflight.conflicts} object(s) of backup "${backupId}" already exist in ${request.target.cluster} and existingObjects is "fail"; ` +
@@ -217,7 +278,9 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
   progress.waves.total = waves.length;
   for (const wave of waves) {
     await whileNotPaused(progress);
-    const result = await bulk.restoreWave({
+    const result = await bulk.restoreWave.executeWithOptions({
+      ...BULK, summary: `restore wave ${wave.index + 1}/${waves.length}: ${wave.count} objects (${wave.kinds.join(', ')})`,
+    }, [{
       migrationId: progress.migrationId,
       backupId,
       target: request.target.cluster,
@@ -227,7 +290,7 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
       existingObjects: request.existingObjects,
       namespaceMapping,
       keepNodePorts: request.sanitize.keepNodePorts,
-    });
+    }]);
     progress.objects.restored += result.created;
     progress.objects.skipped += result.skipped;
     progress.objects.updated += result.updated;
@@ -251,16 +314,23 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
   if (request.task !== 'migrate' || request.routes.length === 0) return;
 
   enter(progress, 'traffic');
-  await shiftTraffic(request, backupId, progress);
+  await shiftTraffic(request, backupId, progress, control);
+  // All traffic is on the target; the migration stays open this long so that a rollback is one signal away.
+  const observeMs = parseDuration(request.traffic.observeFor)!;
+  if (observeMs > 0) await pausableSleep(progress, observeMs, `observing at 100% target for ${request.traffic.observeFor}; rollback still possible`);
 }
 
 async function waitForReadiness(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<void> {
   const pollMs = parseDuration(request.readiness.pollInterval)!;
   const timeoutMs = parseDuration(request.readiness.timeout)!;
   let waited = 0;
+  // Traffic may start as soon as the first step can send some of it somewhere; the steps wait for the rest.
+  const movesTraffic = request.task === 'migrate' && request.routes.length > 0;
+  const firstStep = request.traffic.steps[0]!.weight;
   for (;;) {
     const report = await refreshReadiness(request, backupId, progress);
     if (report.overall.ready >= report.overall.total) return;
+    if (movesTraffic && request.routes.some((r) => weightFor(request, firstStep, report, r.name) > 0)) return;
     if (waited >= timeoutMs) {
       throw ApplicationFailure.nonRetryable(
         `${report.overall.total - report.overall.ready} of ${report.overall.total} workloads are not ready in ` +
@@ -268,7 +338,7 @@ async function waitForReadiness(request: MigrationRequest, backupId: string, pro
         'ReadinessTimeout',
       );
     }
-    await pausableSleep(progress, pollMs);
+    await pausableSleep(progress, pollMs, `readiness: ${report.overall.ready}/${report.overall.total} ready, next check in ${request.readiness.pollInterval}`);
     waited += pollMs;
   }
 }
@@ -284,61 +354,138 @@ async function refreshReadiness(request: MigrationRequest, backupId: string, pro
   progress.readiness = { ...report.overall, percent: readyPercent(report.overall) };
   for (const route of progress.routes) {
     const count = report.routes[route.name];
-    if (count) Object.assign(route, count);
+    if (count) Object.assign(route, { ready: count.ready, total: count.total });
   }
   return report;
 }
 
-async function shiftTraffic(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<void> {
+/** The grayscale ratio that caps a route: overall or the route's own, in workloads or replicas. */
+function ratioFor(request: MigrationRequest, report: ReadinessReport, route: string): ReadinessCount {
+  const own = report.routes[route] ?? { ready: 0, total: 0 };
+  const cap = request.traffic.ratio === 'route' ? own : report.overall;
+  return request.traffic.weightByReplicas && cap.replicas ? cap.replicas : cap;
+}
+
+/** The weight a route may carry now: the planned step, capped by the grayscale ratio the request chose. */
+function weightFor(request: MigrationRequest, planned: number, report: ReadinessReport, route: string): number {
+  return allowedWeight(planned, ratioFor(request, report, route), report.routes[route] ?? { ready: 0, total: 0 });
+}
+
+async function shiftTraffic(request: MigrationRequest, backupId: string, progress: MigrationProgress, control: Control): Promise<void> {
   const steps = request.traffic.steps;
   const intervalMs = parseDuration(request.traffic.stepInterval)!;
   const pollMs = parseDuration(request.readiness.pollInterval)!;
   const holdLimitMs = parseDuration(request.readiness.timeout)!;
+  const threshold = request.traffic.cutoverAfter === undefined ? undefined : parseDuration(request.traffic.cutoverAfter);
+  if (threshold !== undefined) {
+    control.cutoverDeadline = Date.now() + threshold;
+    progress.cutoverAt = new Date(control.cutoverDeadline).toISOString();
+  }
+  // The grayscale time threshold has passed (never while paused: a pause stops that clock).
+  const cutoverDue = () => control.cutoverDeadline !== undefined && !progress.paused && Date.now() >= control.cutoverDeadline;
+  const untilCutover = () => (control.cutoverDeadline === undefined ? undefined : Math.max(0, control.cutoverDeadline - Date.now()));
+  const cutoverClock: Deadline = { due: cutoverDue, within: untilCutover };
   progress.step.total = steps.length;
-  for (const [i, planned] of steps.entries()) {
+
+  steps: for (const [i, step] of steps.entries()) {
     await whileNotPaused(progress);
+    if (cutoverDue()) break;
     progress.step.index = i + 1;
+    if (step.approval && control.approved < i + 1) {
+      progress.pendingApproval = { step: i + 1, weight: step.weight, since: new Date(Date.now()).toISOString() };
+      publish(progress);
+      log.info('traffic step waits for approval', { step: i + 1, weight: step.weight });
+      while (control.approved < i + 1 && !cutoverDue()) {
+        const approvedOrDue = () => control.approved >= i + 1 || cutoverDue();
+        const wait = untilCutover();
+        await (wait === undefined ? condition(approvedOrDue) : condition(approvedOrDue, wait));
+      }
+      progress.pendingApproval = undefined;
+      if (cutoverDue()) break;
+      await whileNotPaused(progress);
+    }
     // A step whose weight the grayscale ratio does not allow yet holds at what it allows, re-checking
     // readiness, until it does or the readiness timeout runs out (then the migration fails and rolls back).
     for (let held = 0; ; held += pollMs) {
       const report = await refreshReadiness(request, backupId, progress);
       let capped = false;
       for (const route of request.routes) {
-        const weight = allowedWeight(planned, report.overall, report.routes[route.name] ?? { ready: 0, total: 0 });
-        capped ||= weight < planned;
-        const current = routeProgress(progress, route.name);
-        if (weight !== current.weight) current.weight = (await quick.setRouteWeight({ route, weight })).weight;
+        const weight = weightFor(request, step.weight, report, route.name);
+        // Held while the ratio is below the step; a route with no ready workload at all stays at 0 without
+        // holding the others (the threshold's cutover reports it).
+        capped ||= readyPercent(ratioFor(request, report, route.name)) < step.weight;
+        await applyWeight(route, weight, progress, `route ${route.name}: step ${i + 1}/${steps.length}`);
       }
+      publish(progress);
       if (!capped) break;
+      if (cutoverDue()) break steps;
       if (held >= holdLimitMs) {
         throw ApplicationFailure.nonRetryable(
-          `traffic step ${i + 1} (${planned}%) was held for ${request.readiness.timeout} because only ` +
+          `traffic step ${i + 1} (${step.weight}%) was held for ${request.readiness.timeout} because only ` +
             `${report.overall.ready} of ${report.overall.total} workloads are ready in ${request.target.cluster} ` +
             `(not ready: ${report.notReady.join(', ')}); traffic was moved back to the source`,
           'ReadinessTimeout',
         );
       }
-      await pausableSleep(progress, pollMs);
+      await pausableSleep(progress, pollMs, `step ${i + 1} held at the grayscale ratio (${report.overall.ready}/${report.overall.total} ready)`, cutoverClock);
     }
-    publish(progress);
-    log.info('traffic step applied', { step: i + 1, planned, weights: progress.routes.map((r) => `${r.name}=${r.weight}`) });
+    log.info('traffic step applied', { step: i + 1, planned: step.weight, weights: progress.routes.map((r) => `${r.name}=${r.weight}`) });
     if (i < steps.length - 1) {
+      const next = steps[i + 1]!;
       progress.step.nextAt = new Date(Date.now() + intervalMs).toISOString();
-      await pausableSleep(progress, intervalMs);
+      publish(progress);
+      await pausableSleep(progress, intervalMs, `weight ${step.weight}% -> ${next.weight}% in ${formatDuration(intervalMs)}${next.approval ? ' (needs approval)' : ''}`, cutoverClock);
     }
   }
   progress.step.nextAt = undefined;
+  if (cutoverDue()) await cutover(request, backupId, progress);
+}
+
+/**
+ * The grayscale time threshold passed: every route goes to 100 % target at once, whatever step it was
+ * at, except a route with no ready workload in the target (it would answer errors), which is reported.
+ */
+async function cutover(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<void> {
+  const report = await refreshReadiness(request, backupId, progress);
+  const heldBack: string[] = [];
+  for (const route of request.routes) {
+    const own = report.routes[route.name] ?? { ready: 0, total: 0 };
+    if (own.total > 0 && own.ready === 0) {
+      heldBack.push(route.name);
+      continue;
+    }
+    await applyWeight(route, 100, progress, `route ${route.name}: grayscale time threshold, all traffic to the target`);
+  }
+  progress.cutover = { at: new Date(Date.now()).toISOString(), heldBack };
+  if (heldBack.length) {
+    remember(progress.errors, [`grayscale time threshold passed, but routes ${heldBack.join(', ')} have no ready workload in ${request.target.cluster}; their traffic stays where it was`]);
+  }
+  publish(progress);
+}
+
+async function applyWeight(route: MigrationRequest['routes'][number], weight: number, progress: MigrationProgress, summary: string, always = false): Promise<void> {
+  const current = routeProgress(progress, route.name);
+  if (weight === current.weight && !always) return;
+  const applied = await quick.setRouteWeight.executeWithOptions({ ...QUICK, summary: `${summary}: ${current.weight}% -> ${weight}%` }, [{ route, weight }]);
+  current.weight = applied.weight;
 }
 
 /** All routes back to the source at once; weights are set in parallel, each verified by its router. */
 async function rollbackTraffic(request: MigrationRequest, progress: MigrationProgress): Promise<void> {
   progress.phase = 'rolling-back';
-  await Promise.all(
-    request.routes.map(async (route) => {
-      const applied = await quick.setRouteWeight({ route, weight: 0 });
-      routeProgress(progress, route.name).weight = applied.weight;
-    }),
-  );
+  progress.pendingApproval = undefined;
+  publish(progress);
+  // Always written, even where the weight is thought to be 0: a step cancelled in flight may have landed.
+  await Promise.all(request.routes.map((route) => applyWeight(route, 0, progress, `rollback: route ${route.name} back to the source`, true)));
+}
+
+/** Deletes what this migration created in the target, after traffic is back on the source. */
+async function cleanup(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<void> {
+  const result = await bulk.cleanupRestored.executeWithOptions({ ...BULK, summary: `rollback: delete what ${progress.migrationId} created in ${request.target.cluster}` }, [{
+    migrationId: progress.migrationId, backupId, target: request.target.cluster, storage: request.storage, namespaceMapping: request.namespaces.mapping,
+  }]);
+  progress.cleanup = { deleted: result.deleted, failed: result.failed };
+  remember(progress.errors, result.errors);
 }
 
 /** Blocks while the operator has paused the migration. */
@@ -346,13 +493,28 @@ async function whileNotPaused(progress: MigrationProgress): Promise<void> {
   if (progress.paused) await condition(() => !progress.paused);
 }
 
-/** Sleeps `ms` of unpaused time: a pause stops the clock, resume continues with what was left. */
-async function pausableSleep(progress: MigrationProgress, ms: number): Promise<void> {
+/** When the grayscale threshold cuts a wait short: whether it is due, and how long until it is. */
+interface Deadline {
+  due(): boolean;
+  within(): number | undefined;
+}
+
+/**
+ * Sleeps `ms` of unpaused time on a timer the Web UI shows with `summary`: a pause stops the clock,
+ * resume continues with what was left; a `deadline` ends the sleep early (the grayscale threshold).
+ */
+async function pausableSleep(progress: MigrationProgress, ms: number, summary: string, deadline?: Deadline): Promise<void> {
   let remaining = ms;
-  while (remaining > 0) {
+  while (remaining > 0 && !deadline?.due()) {
     await whileNotPaused(progress);
     const started = Date.now();
-    await condition(() => progress.paused, remaining);
+    const slice = Math.max(1, Math.min(remaining, deadline?.within() ?? remaining));
+    const timer = new CancellationScope();
+    try {
+      await timer.run(() => Promise.race([sleep(slice, { summary }), condition(() => progress.paused)]));
+    } finally {
+      timer.cancel();
+    }
     remaining -= Date.now() - started;
   }
 }
@@ -370,9 +532,19 @@ function enter(progress: MigrationProgress, phase: MigrationPhase): void {
   publish(progress);
 }
 
-/** Shows the progress in the Web UI's current details. */
+let published = '';
+/** Shows the progress in the Web UI: current details, and the search attributes when they change. */
 function publish(progress: MigrationProgress): void {
   setCurrentDetails(renderDetails(progress));
+  const weight = Math.max(0, ...progress.routes.map((r) => r.weight));
+  const key = `${progress.phase}|${weight}|${progress.readiness.percent}`;
+  if (key === published) return;
+  published = key;
+  upsertSearchAttributes([
+    { key: SEARCH_ATTRIBUTES.phase, value: progress.phase },
+    { key: SEARCH_ATTRIBUTES.trafficWeight, value: weight },
+    { key: SEARCH_ATTRIBUTES.readyPercent, value: progress.readiness.percent },
+  ]);
 }
 
 function routeProgress(progress: MigrationProgress, name: string) {
@@ -381,6 +553,29 @@ function routeProgress(progress: MigrationProgress, name: string) {
 
 function isFinal(phase: MigrationPhase): boolean {
   return phase === 'completed' || phase === 'rolled-back' || phase === 'failed';
+}
+
+/** Update validators: a problem rejects the update with that message. */
+function refuse(problem: string | undefined): void {
+  if (problem) throw new Error(problem);
+}
+
+function pauseProblem(p: MigrationProgress): string | undefined {
+  if (isFinal(p.phase) || p.rollbackRequested) return `nothing to pause: the migration is ${p.rollbackRequested ? 'rolling back' : p.phase}`;
+  if (p.paused) return 'already paused';
+  return undefined;
+}
+
+function approveProblem(p: MigrationProgress, o: ApproveOptions | undefined): string | undefined {
+  if (!p.pendingApproval) return `no step is waiting for approval (phase ${p.phase}, step ${p.step.index}/${p.step.total})`;
+  if (o?.step !== undefined && o.step !== p.pendingApproval.step) return `step ${p.pendingApproval.step} (${p.pendingApproval.weight}%) is waiting for approval, not step ${o.step}`;
+  return undefined;
+}
+
+function rollbackProblem(p: MigrationProgress): string | undefined {
+  if (p.rollbackRequested) return 'a rollback is already under way';
+  if (isFinal(p.phase)) return `the migration has already ${p.phase === 'completed' ? 'completed' : p.phase}; start a new one to move back`;
+  return undefined;
 }
 
 function errorMessage(err: unknown): string {

@@ -28,9 +28,13 @@ describe('migration request', () => {
     assert.deepEqual(r.resources, { include: ['*'], exclude: [] });
     assert.equal(r.clusterResources, 'auto');
     assert.deepEqual(r.sanitize, { keepNodePorts: false });
-    assert.deepEqual(r.traffic.steps, [10, 25, 50, 100]);
-    assert.equal(r.routes[0]!.sourceServer, 'source');
-    assert.equal(r.routes[0]!.targetServer, 'target');
+    assert.deepEqual(r.traffic.steps, [10, 25, 50, 100].map((weight) => ({ weight, approval: false })));
+    assert.deepEqual(r.traffic.observeFor, '0s');
+    assert.equal(r.traffic.ratio, 'overall');
+    const route = r.routes[0]!;
+    assert.ok(route.router === 'haproxy');
+    assert.equal(route.sourceServer, 'source');
+    assert.equal(route.targetServer, 'target');
   });
 
   const cases: [string, unknown, RegExp][] = [
@@ -64,7 +68,7 @@ describe('migration request', () => {
     ['last step not 100', { ...valid, traffic: { steps: [10, 50] } }, /^traffic\.steps: the last step must be 100/],
     ['zero interval', { ...valid, traffic: { stepInterval: '0s' } }, /^traffic\.stepInterval: traffic\.stepInterval must be longer than zero/],
     ['unparseable interval', { ...valid, traffic: { stepInterval: 'soon' } }, /"soon" is not a duration/],
-    ['unknown router', { ...valid, routes: [{ ...valid.routes[0], router: 'istio' }] }, /^routes\.0\.router: router must be "haproxy"/],
+    ['unknown router', { ...valid, routes: [{ ...valid.routes[0], router: 'istio' }] }, /^routes\.0\.router: router must be one of "haproxy", "gateway-api", "ingress-nginx"/],
     ['route without workloads', { ...valid, routes: [{ ...valid.routes[0], workloads: [] }] }, /^routes\.0\.workloads: list at least one workload/],
     ['duplicate route', { ...valid, routes: [valid.routes[0], valid.routes[0]] }, /^routes\.1\.name: route "web" is listed twice/],
     ['restore without backup id', { ...valid, task: 'restore' }, /^backupId: a restore needs the id of an existing backup/],

@@ -3,15 +3,16 @@
 import assert from 'node:assert/strict';
 import { afterEach, before, beforeEach, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { MigrationActivities, ReadinessReport } from '../../src/activities/contract.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { workflowsPath } from '../../src/worker.js';
-import type { MigrationProgress } from '../../src/workflows/messages.js';
-import { quietRuntime } from '../support/runtime.js';
+import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
+import { approveUpdate, pauseUpdate, resumeUpdate, type MigrationProgress } from '../../src/workflows/messages.js';
+import { quietRuntime, registerSearchAttributes } from '../support/runtime.js';
 import { timeSkippingServerPath } from '../support/stack.js';
 
 const request: MigrationRequestInput = {
@@ -25,11 +26,13 @@ const request: MigrationRequestInput = {
 };
 
 interface Calls {
-  weights: { weight: number; at: number }[];
+  weights: { weight: number; at: number; route?: string }[];
   waves: string[][];
+  cleanups?: number;
 }
 
 type Hooks = Partial<{
+  onBackup(id: string): Promise<void>;
   onWeight(weight: number, id: string): Promise<void>;
   onWave(kinds: string[], id: string): Promise<void>;
   readiness(call: number): ReadinessReport;
@@ -47,6 +50,7 @@ beforeEach(async () => {
   env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: timeSkippingServerPath() } },
   });
+  await registerSearchAttributes(env.connection);
 });
 afterEach(async () => {
   await env?.teardown();
@@ -67,6 +71,7 @@ async function run(
       return { storage: { bucket: 'kubeferry', roundTripMs: 1 } };
     },
     async backupResources(i) {
+      await hooks.onBackup?.(id);
       return {
         backupId: i.backupId, sourceCluster: 'source', sourceVersion: 'v1.36.3', completedAt: '2026-01-01T00:00:00Z',
         namespaces: ['shop'], objects: 6, workloads: 1, leftOut: {},
@@ -90,6 +95,10 @@ async function run(
     async planMigration() {
       throw new Error('not used');
     },
+    async cleanupRestored() {
+      calls.cleanups = (calls.cleanups ?? 0) + 1;
+      return { deleted: 12, failed: 0, errors: [] };
+    },
     async restoreWave(i) {
       calls.waves.push(i.kinds);
       await hooks.onWave?.(i.kinds, id);
@@ -101,7 +110,7 @@ async function run(
     },
     async setRouteWeight(i) {
       // Workflow (skipped) time at which the step scheduled this call.
-      calls.weights.push({ weight: i.weight, at: Context.current().info.scheduledTimestampMs });
+      calls.weights.push({ weight: i.weight, at: Context.current().info.scheduledTimestampMs, route: i.route.name });
       await hooks.onWeight?.(i.weight, id);
       return { route: i.route.name, weight: i.weight };
     },
@@ -125,6 +134,19 @@ async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promise<void
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Keeps an activity running until the workflow cancels it, as a real bulk activity would be; it heartbeats,
+ * so it learns of the cancellation and stops. (An activity that completes while its cancellation is in
+ * flight wedges the time-skipping test server.)
+ */
+async function untilCancelled(): Promise<void> {
+  const ctx = Context.current();
+  for (let i = 0; i < 100 && !ctx.cancellationSignal.aborted; i++) {
+    ctx.heartbeat();
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -199,13 +221,7 @@ describe('migrateCluster workflow', () => {
       async onWave(kinds, id) {
         if (!kinds.includes('ConfigMap')) return;
         await signal(id, 'rollback');
-        // Still running when the workflow cancels it, as a real wave would be; it heartbeats, so it
-        // learns of the cancellation and stops.
-        const ctx = Context.current();
-        for (let i = 0; i < 100 && !ctx.cancellationSignal.aborted; i++) {
-          ctx.heartbeat();
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        await untilCancelled();
       },
     });
     assert.equal(result.status, 'RolledBack');
@@ -268,4 +284,119 @@ describe('migrateCluster workflow', () => {
       },
     );
   });
+
+  const progressOf = (id: string) => env.client.workflow.getHandle(id).query<MigrationProgress>('progress');
+  // Updates by name: each returns the migration's state after it.
+  const update = (id: string, def: Pick<UpdateDefinition<MigrationProgress>, 'name'>, ...args: unknown[]): Promise<MigrationProgress> => {
+    const handle = env.client.workflow.getHandle(id) as unknown as { executeUpdate(name: string, o: { args: unknown[] }): Promise<MigrationProgress> };
+    return handle.executeUpdate(def.name, { args });
+  };
+  const rejected = async (p: Promise<unknown>, message: RegExp) =>
+    assert.rejects(p, (err: unknown) => {
+      assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
+      assert.match(String((err.cause as Error | undefined)?.message ?? err.message), message);
+      return true;
+    });
+
+  it('waits at an approval gate until approved, rejecting updates that make no sense, and answers updates with the new state', async () => {
+    const gated: MigrationRequestInput = { ...request, traffic: { steps: [10, { weight: 50, approval: true }, 100], stepInterval: '5m' } };
+    const calls: Calls = { weights: [], waves: [] };
+    const { result, handle } = await run(gated, {}, calls, async (id) => {
+      await env.sleep('6m');
+      await waitFor(async () => (await progressOf(id)).pendingApproval !== undefined);
+      // Nothing moves while the gate waits, however long.
+      await env.sleep('2h');
+      const waiting = await progressOf(id);
+      assert.deepEqual({ ...waiting.pendingApproval, since: undefined }, { step: 2, weight: 50, since: undefined });
+      assert.deepEqual(calls.weights.map((w) => w.weight), [10]);
+      await rejected(update(id, approveUpdate, { step: 3 }), /step 2 \(50%\) is waiting for approval, not step 3/);
+      await rejected(update(id, resumeUpdate), /not paused/);
+      // Signals that make no sense change nothing; repeated ones act once.
+      await signal(id, 'resume');
+      await signal(id, 'approve', { step: 7 });
+      assert.equal((await progressOf(id)).pendingApproval?.step, 2);
+      const paused = await update(id, pauseUpdate);
+      assert.equal(paused.paused, true);
+      await rejected(update(id, pauseUpdate), /already paused/);
+      await signal(id, 'pause');
+      const approved = await update(id, approveUpdate, { step: 2 });
+      assert.equal(approved.pendingApproval, undefined);
+      await rejected(update(id, approveUpdate), /no step is waiting for approval/);
+      await env.sleep('30m');
+      // Approved but paused: the step waits for resume.
+      assert.deepEqual(calls.weights.map((w) => w.weight), [10]);
+      assert.equal((await update(id, resumeUpdate)).paused, false);
+    });
+    assert.equal(result.status, 'Completed');
+    assert.deepEqual(calls.weights.map((w) => w.weight), [10, 50, 100]);
+    assert.ok(calls.weights[1]!.at - calls.weights[0]!.at >= 2.5 * 3600_000, 'the gated step did not wait for approval');
+    // Typed search attributes follow the migration.
+    const attrs = (await handle.describe()).typedSearchAttributes;
+    assert.equal(attrs.get(SEARCH_ATTRIBUTES.phase), 'completed');
+    assert.equal(attrs.get(SEARCH_ATTRIBUTES.trafficWeight), 100);
+    assert.equal(attrs.get(SEARCH_ATTRIBUTES.readyPercent), 100);
+    assert.equal(attrs.get(SEARCH_ATTRIBUTES.migrationId), handle.workflowId);
+    assert.equal(attrs.get(SEARCH_ATTRIBUTES.targetCluster), 'target');
+  });
+
+  it('moves all traffic once the grayscale time threshold passes, except a route with no ready workload, which it reports', async () => {
+    const twoRoutes: MigrationRequestInput = {
+      ...request,
+      routes: [...request.routes!, { name: 'api', router: 'haproxy', backend: 'api', workloads: ['shop/api'] }],
+      traffic: { steps: [10, 25, 50, 100], stepInterval: '5m', cutoverAfter: '12m' },
+    };
+    // web is ready, api never is: the ratio allows 50 %, and api's route gets nothing.
+    const report: ReadinessReport = { overall: { ready: 1, total: 2 }, routes: { web: { ready: 1, total: 1 }, api: { ready: 0, total: 1 } }, notReady: ['shop/api'] };
+    const calls: Calls = { weights: [], waves: [] };
+    const { result } = await run(twoRoutes, { readiness: () => report }, calls);
+    assert.equal(result.status, 'Completed');
+    const web = calls.weights.filter((w) => w.route === 'web');
+    assert.deepEqual(web.map((w) => w.weight), [10, 25, 50, 100]);
+    // The 100 % came with the threshold at 12 minutes, not with a step.
+    assert.ok(Math.abs(web[3]!.at - web[0]!.at - 12 * 60_000) < 60_000, `cutover after ${(web[3]!.at - web[0]!.at) / 1000} s`);
+    assert.deepEqual(calls.weights.filter((w) => w.route === 'api'), []);
+    assert.deepEqual(result.progress.cutover?.heldBack, ['api']);
+    assert.ok(result.progress.errors.some((e: string) => /routes api have no ready workload/.test(e)));
+  });
+
+  for (const phase of ['backup', 'readiness', 'pause', 'after cutover'] as const) {
+    it(`rolls back from ${phase}: every route back to the source, then the migration's objects cleaned up on request`, async () => {
+      const calls: Calls = { weights: [], waves: [] };
+      const input: MigrationRequestInput = { ...request, traffic: { steps: [50, 100], stepInterval: '5m', observeFor: '1h' } };
+      const rollback = (id: string) => signal(id, 'rollback', { reason: `from ${phase}`, cleanup: true });
+      const notReadyUntil = phase === 'readiness' ? 1000 : 0;
+      const hooks: Hooks = {
+        readiness: (n) => (n <= notReadyUntil
+          ? { overall: { ready: 0, total: 1 }, routes: { web: { ready: 0, total: 1 } }, notReady: ['shop/web'] }
+          : { overall: { ready: 1, total: 1 }, routes: { web: { ready: 1, total: 1 } }, notReady: [] }),
+        ...(phase === 'backup' ? { onBackup: async (id: string) => {
+          await rollback(id);
+          await untilCancelled();
+        } } : {}),
+      };
+      const { result } = await run(input, hooks, calls, async (id) => {
+        if (phase === 'readiness') {
+          await env.sleep('1m');
+          await waitFor(async () => (await progressOf(id)).phase === 'readiness');
+          await rollback(id);
+        }
+        if (phase === 'pause') {
+          await signal(id, 'pause');
+          await env.sleep('1m');
+          await rollback(id);
+        }
+        if (phase === 'after cutover') {
+          await env.sleep('10m');
+          await waitFor(async () => calls.weights.some((w) => w.weight === 100));
+          await rollback(id);
+        }
+      });
+      assert.equal(result.status, 'RolledBack');
+      assert.equal(calls.weights.at(-1)?.weight, 0);
+      assert.equal(result.progress.routes[0]!.weight, 0);
+      assert.equal(calls.cleanups, 1);
+      assert.deepEqual(result.progress.cleanup, { deleted: 12, failed: 0 });
+      assert.ok(result.progress.errors.includes(`rollback requested: from ${phase}`));
+    });
+  }
 });

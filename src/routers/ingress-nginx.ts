@@ -1,0 +1,74 @@
+// ingress-nginx canary: a second Ingress for the same host and path, marked
+// `nginx.ingress.kubernetes.io/canary: "true"`, routes to the target; its `canary-weight` annotation is
+// the percent of requests it gets, the primary Ingress takes the rest. The weight is written with a JSON
+// merge patch guarded by the object's resourceVersion and read back.
+import { KubeApiError, type KubeRest } from '../activities/kube-rest.js';
+import { ReadBackMismatch, RouterError, type TrafficRouter } from './router.js';
+
+export const CANARY = 'nginx.ingress.kubernetes.io/canary';
+export const CANARY_WEIGHT = 'nginx.ingress.kubernetes.io/canary-weight';
+const CANARY_TOTAL = 'nginx.ingress.kubernetes.io/canary-weight-total';
+
+export interface IngressNginxRouteSpec {
+  namespace: string;
+  canaryIngress: string;
+}
+
+interface Ingress { metadata?: { resourceVersion?: string; annotations?: Record<string, string> } }
+
+export class IngressNginxRouter implements TrafficRouter {
+  constructor(private readonly rest: KubeRest, private readonly spec: IngressNginxRouteSpec) {}
+
+  private get path() {
+    return `/apis/networking.k8s.io/v1/namespaces/${encodeURIComponent(this.spec.namespace)}/ingresses/${encodeURIComponent(this.spec.canaryIngress)}`;
+  }
+
+  private get where() {
+    return `Ingress ${this.spec.namespace}/${this.spec.canaryIngress}`;
+  }
+
+  private async read(): Promise<Ingress> {
+    let ingress: Ingress;
+    try {
+      ingress = await this.rest.get<Ingress>(this.path);
+    } catch (err) {
+      if (err instanceof KubeApiError && err.code === 404) throw new RouterError(`${this.where} does not exist; create the canary Ingress that routes to the target first`);
+      throw err;
+    }
+    if (ingress.metadata?.annotations?.[CANARY] !== 'true') {
+      // Weighting a primary Ingress would do nothing (or, worse, later become a canary by accident).
+      throw new RouterError(`${this.where} is not a canary: it lacks the annotation ${CANARY}: "true"`);
+    }
+    return ingress;
+  }
+
+  /** The canary's share in percent; canary-weight-total (default 100) is honoured. */
+  private share(ingress: Ingress): number {
+    const a = ingress.metadata?.annotations ?? {};
+    const weight = Number(a[CANARY_WEIGHT] ?? 0);
+    const total = Number(a[CANARY_TOTAL] ?? 100);
+    return total > 0 ? Math.round((weight / total) * 100) : 0;
+  }
+
+  async getWeight(): Promise<number> {
+    return this.share(await this.read());
+  }
+
+  async setWeight(percent: number): Promise<number> {
+    if (!Number.isInteger(percent) || percent < 0 || percent > 100) throw new RouterError(`weight must be an integer 0..100, not ${percent}`);
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.read();
+      const total = Number(current.metadata?.annotations?.[CANARY_TOTAL] ?? 100);
+      const patch = { metadata: { resourceVersion: current.metadata?.resourceVersion, annotations: { [CANARY_WEIGHT]: String(Math.round((percent / 100) * total)) } } };
+      try {
+        await this.rest.request('PATCH', this.path, { body: patch, contentType: 'application/merge-patch+json' });
+        break;
+      } catch (err) {
+        if (!(err instanceof KubeApiError && err.code === 409) || attempt >= 5) throw err;
+      }
+    }
+    const applied = await this.getWeight();
+    if (applied !== percent) throw new ReadBackMismatch(`${this.where} reads back ${applied}% to the target after setting ${percent}%`);
+    return applied;
+  }
+}
