@@ -1,13 +1,15 @@
 // Starting and following migrations from code or the command line.
 //   tsx src/client.ts start <request.json> [--id ID] [--watch]
-//   tsx src/client.ts status|pause|resume|rollback <migration-id>
+//   tsx src/client.ts status|watch|pause|resume <migration-id>
+//   tsx src/client.ts approve <migration-id> [step]
+//   tsx src/client.ts rollback <migration-id> [--cleanup] [reason]
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import { formatDuration } from './domain/duration.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequestInput } from './domain/request.js';
-import type { MigrationProgress } from './workflows/messages.js';
+import { approveUpdate, pauseUpdate, resumeUpdate, rollbackUpdate, type ApproveOptions, type MigrationProgress, type RollbackOptions } from './workflows/messages.js';
 import type { MigrationResult, migrateCluster } from './workflows/migrate-cluster.js';
 import type { describeBackup as describeBackupWorkflow, listBackups as listBackupsWorkflow } from './workflows/backups.js';
 import type { BackupListing, BackupSummary, StorageRef } from './activities/contract.js';
@@ -87,9 +89,29 @@ export function formatProgress(p: MigrationProgress): string {
     `objects ${p.objects.restored + p.objects.skipped}/${p.objects.total} (backed up ${p.objects.backedUp})`,
     `waves ${p.waves.done}/${p.waves.total}`,
     `ready ${p.readiness.ready}/${p.readiness.total}`,
-    `step ${p.step.index}/${p.step.total}`,
+    `step ${p.step.index}/${p.step.total}${p.pendingApproval ? ` (step ${p.pendingApproval.step} at ${p.pendingApproval.weight}% waits for approve)` : ''}`,
     `weights ${routes}`,
   ].join(' | ');
+}
+
+/**
+ * Operator messages as updates: the workflow validates each (rejecting, with the reason, what makes no
+ * sense: resume when not paused, approve with nothing pending...) and answers with its new progress.
+ */
+export async function pauseMigration(client: Client, migrationId: string): Promise<MigrationProgress> {
+  return client.workflow.getHandle(migrationId).executeUpdate(pauseUpdate);
+}
+
+export async function resumeMigration(client: Client, migrationId: string): Promise<MigrationProgress> {
+  return client.workflow.getHandle(migrationId).executeUpdate(resumeUpdate);
+}
+
+export async function approveStep(client: Client, migrationId: string, options: ApproveOptions = {}): Promise<MigrationProgress> {
+  return client.workflow.getHandle(migrationId).executeUpdate(approveUpdate, { args: [options] });
+}
+
+export async function rollbackMigration(client: Client, migrationId: string, options: RollbackOptions = {}): Promise<MigrationProgress> {
+  return client.workflow.getHandle(migrationId).executeUpdate(rollbackUpdate, { args: [options] });
 }
 
 /** Prints each change of progress until the migration ends, and returns its result. */
@@ -142,16 +164,22 @@ async function main(argv: string[]) {
       console.log(`${arg}: ${(await watchMigration(client, arg!)).status}`);
       return;
     case 'pause':
+      console.log(formatProgress(await pauseMigration(client, arg!)));
+      return;
     case 'resume':
-      await client.workflow.getHandle(arg!).signal(command);
-      console.log(`${command} sent to ${arg}`);
+      console.log(formatProgress(await resumeMigration(client, arg!)));
       return;
-    case 'rollback':
-      await client.workflow.getHandle(arg!).signal('rollback', { reason: rest.join(' ') || 'requested from the command line' });
-      console.log(`rollback sent to ${arg}`);
+    case 'approve':
+      console.log(formatProgress(await approveStep(client, arg!, rest[0] ? { step: Number(rest[0]) } : {})));
       return;
+    case 'rollback': {
+      const cleanup = rest.includes('--cleanup');
+      const reason = rest.filter((r) => r !== '--cleanup').join(' ') || 'requested from the command line';
+      console.log(formatProgress(await rollbackMigration(client, arg!, { reason, cleanup })));
+      return;
+    }
     default:
-      throw new Error('usage: client start|status|watch|pause|resume|rollback ...');
+      throw new Error('usage: client start|status|watch|pause|resume|approve [step]|rollback [--cleanup] [reason] ...');
   }
 }
 

@@ -71,6 +71,6 @@ export const approveSignal = defineSignal<[ApproveOptions?]>('approve');
 // history as an accepted update) and answered with the resulting state.
 export const pauseUpdate = defineUpdate<MigrationProgress>('pause');
 export const resumeUpdate = defineUpdate<MigrationProgress>('resume');
-export const approveUpdate = defineUpdate<MigrationProgress, [ApproveOptions?]>('approve');
-export const rollbackUpdate = defineUpdate<MigrationProgress, [RollbackOptions?]>('rollback');
+export const approveUpdate = defineUpdate<MigrationProgress, [ApproveOptions]>('approve');
+export const rollbackUpdate = defineUpdate<MigrationProgress, [RollbackOptions]>('rollback');
 export const progressQuery = defineQuery<MigrationProgress>('progress');

@@ -135,8 +135,8 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
   };
   setHandler(pauseUpdate, answer(pause), { validator: () => refuse(pauseProblem(progress)) });
   setHandler(resumeUpdate, answer(resume), { validator: () => refuse(progress.paused ? undefined : `not paused (phase ${progress.phase})`) });
-  setHandler(approveUpdate, answer((o?: ApproveOptions) => approve(o)), { validator: (o?: ApproveOptions) => refuse(approveProblem(progress, o)) });
-  setHandler(rollbackUpdate, answer((o?: RollbackOptions) => rollback(o)), { validator: (_o?: RollbackOptions) => refuse(rollbackProblem(progress)) });
+  setHandler(approveUpdate, answer((o: ApproveOptions) => approve(o)), { validator: (o: ApproveOptions) => refuse(approveProblem(progress, o)) });
+  setHandler(rollbackUpdate, answer((o: RollbackOptions) => rollback(o)), { validator: (_o: RollbackOptions) => refuse(rollbackProblem(progress)) });
 
   let request: MigrationRequest;
   try {

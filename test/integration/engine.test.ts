@@ -184,7 +184,7 @@ describe('migration engine on the local stack', () => {
     const result = await handle.result();
     await operator;
     assert.equal(result.status, 'Completed', JSON.stringify(result.progress.errors));
-    assert.deepEqual(result.progress.readiness, { ready: 5, total: 5, percent: 100 });
+    assert.deepEqual(result.progress.readiness, { ready: 5, total: 5, replicas: { ready: 7, total: 7 }, percent: 100 });
     assert.equal(result.progress.objects.failed, 0);
     // What was left out, and the broken cycle, are in the progress the operator sees.
     assert.ok((result.progress.leftOut?.['owned by a copied ReplicaSet (its controller recreates it in the target)'] ?? 0) >= 2, JSON.stringify(result.progress.leftOut));
@@ -271,5 +271,28 @@ describe('migration engine on the local stack', () => {
     assert.ok(count(all, 'PriorityClass') >= 1);
     assert.equal(all.leftOut.find((g) => g.reason.startsWith('built-in PriorityClass'))?.count, classes.filter((n) => n.startsWith('system-')).length);
     assert.deepEqual(all.kinds.map((k) => k.kind).sort(), ['ConfigMap', 'Namespace', 'PriorityClass']);
+  });
+
+  it('rolls back with cleanup: deletes what this migration created, in reverse order, and nothing else', async () => {
+    const moved = `${ns}-rb`;
+    const migrationId = `${run}-rb`;
+    // The earlier migration's backup, restored into another namespace; its custom resource never gets
+    // Ready there (no operator), so the migration waits in readiness.
+    const handle = await startMigration(client, config.temporal.taskQueue, migrationId, request({
+      task: 'restore', backupId: `${run}-all`, namespaces: { include: [ns], mapping: [`${ns}:${moved}`] }, readiness: { pollInterval: '1s', timeout: '10m' },
+    }));
+    await waitFor('the restore to wait in readiness', async () => ((await handle.query<{ phase: string }>('progress')).phase === 'readiness' ? true : undefined));
+    assert.equal(await exists(target, `/api/v1/namespaces/${moved}/configmaps/api-config`), true);
+    await handle.signal('rollback', { reason: 'test', cleanup: true });
+    const result = await handle.result();
+    assert.equal(result.status, 'RolledBack');
+    // Everything it created in the moved namespace (and the namespace itself) is deleted...
+    assert.equal(result.progress.cleanup?.failed, 0);
+    assert.ok((result.progress.cleanup?.deleted ?? 0) >= result.progress.objects.restored, JSON.stringify(result.progress.cleanup));
+    await waitFor('the moved namespace to go', async () => ((await exists(target, `/api/v1/namespaces/${moved}`)) ? undefined : true), 120_000);
+    // ...and nothing it did not create: the first migration's objects and its cluster-scoped ones stay.
+    assert.equal(await exists(target, `/api/v1/namespaces/${ns}/configmaps/api-config`), true);
+    assert.equal(await exists(target, `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.${group}`), true);
+    assert.equal(await exists(target, `/apis/rbac.authorization.k8s.io/v1/clusterroles/${run}-reader`), true);
   });
 });

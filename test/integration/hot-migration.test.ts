@@ -297,7 +297,7 @@ describe('hot migration on the local stack', () => {
     })).result();
     assert.equal(mapped.status, 'Completed');
     assert.equal(mapped.progress.objects.restored, 6);
-    assert.deepEqual(mapped.progress.readiness, { ready: 1, total: 1, percent: 100 });
+    assert.deepEqual(mapped.progress.readiness, { ready: 1, total: 1, replicas: { ready: 3, total: 3 }, percent: 100 });
     const renamed = (await inventory(source, [solo!])).map((id) => id.replaceAll(solo!, moved)).sort();
     assert.deepEqual(await inventory(target, [moved]), renamed);
     await deleteNamespaces(source, [solo!]);

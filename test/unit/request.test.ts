@@ -68,6 +68,12 @@ describe('migration request', () => {
     ['last step not 100', { ...valid, traffic: { steps: [10, 50] } }, /^traffic\.steps: the last step must be 100/],
     ['zero interval', { ...valid, traffic: { stepInterval: '0s' } }, /^traffic\.stepInterval: traffic\.stepInterval must be longer than zero/],
     ['unparseable interval', { ...valid, traffic: { stepInterval: 'soon' } }, /"soon" is not a duration/],
+    ['a gateway-api route without its HTTPRoute', { ...valid, routes: [{ name: 'web', router: 'gateway-api', cluster: 'edge', namespace: 'shop', sourceBackend: 'a', targetBackend: 'b', workloads: ['shop/web'] }] }, /^routes\.0\.httpRoute: /],
+    ['an ingress-nginx route with a bad Ingress name', { ...valid, routes: [{ name: 'web', router: 'ingress-nginx', cluster: 'edge', namespace: 'shop', canaryIngress: 'Web Canary', workloads: ['shop/web'] }] }, /^routes\.0\.canaryIngress: the canary Ingress's name/],
+    ['an approval step without a weight', { ...valid, traffic: { steps: [10, { approval: true }, 100] } }, /^traffic\.steps\.1: a step is a weight 1\.\.100, or \{ "weight": 1\.\.100, "approval": true \}/],
+    ['a grayscale threshold shorter than one step', { ...valid, traffic: { stepInterval: '5m', cutoverAfter: '2m' } }, /^traffic\.cutoverAfter: the grayscale time threshold \(2m\) is shorter than one step interval \(5m\)/],
+    ['an unknown ratio', { ...valid, traffic: { ratio: 'average' } }, /^traffic\.ratio: ratio must be "overall" or "route"/],
+    ['a negative observe period', { ...valid, traffic: { observeFor: '-5m' } }, /^traffic\.observeFor: "-5m" is not a duration/],
     ['unknown router', { ...valid, routes: [{ ...valid.routes[0], router: 'istio' }] }, /^routes\.0\.router: router must be one of "haproxy", "gateway-api", "ingress-nginx"/],
     ['route without workloads', { ...valid, routes: [{ ...valid.routes[0], workloads: [] }] }, /^routes\.0\.workloads: list at least one workload/],
     ['duplicate route', { ...valid, routes: [valid.routes[0], valid.routes[0]] }, /^routes\.1\.name: route "web" is listed twice/],
@@ -83,6 +89,25 @@ describe('migration request', () => {
       assert.ok(problems.some((p) => expected.test(p)), `no problem matches ${expected}: ${JSON.stringify(problems)}`);
     });
   }
+
+  it('accepts the three routers, approval gates, a grayscale threshold and the ratio options', () => {
+    const r = parseMigrationRequest({
+      ...valid,
+      routes: [
+        valid.routes[0],
+        { name: 'api', router: 'gateway-api', cluster: 'edge', namespace: 'shop', httpRoute: 'api', sourceBackend: 'api-source', targetBackend: { name: 'api-target', namespace: 'shop-v2' }, workloads: ['shop/api'] },
+        { name: 'www', router: 'ingress-nginx', cluster: 'edge', namespace: 'shop', canaryIngress: 'www-canary', workloads: ['shop/www'] },
+      ],
+      traffic: { steps: [5, { weight: 50, approval: true }, 100], stepInterval: '5m', cutoverAfter: '1h', ratio: 'route', weightByReplicas: true, observeFor: '10m' },
+    });
+    assert.deepEqual(r.traffic.steps, [{ weight: 5, approval: false }, { weight: 50, approval: true }, { weight: 100, approval: false }]);
+    const api = r.routes[1]!;
+    assert.ok(api.router === 'gateway-api');
+    assert.deepEqual(api.sourceBackend, { name: 'api-source' });
+    assert.deepEqual(api.targetBackend, { name: 'api-target', namespace: 'shop-v2' });
+    assert.equal(r.traffic.cutoverAfter, '1h');
+    assert.equal(r.traffic.ratio, 'route');
+  });
 
   it('accepts resource filters as kubectl writes them', () => {
     const r = parseMigrationRequest({
