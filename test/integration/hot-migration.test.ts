@@ -119,12 +119,35 @@ describe('hot migration on the local stack', () => {
     const request = requestFor('2s');
 
     const load = startLoad(`${env.HAPROXY_URL}/${app.webNamespace}/web/`, { concurrency: 4, maxSeconds: 180 });
+    // The weight HAProxy applies, sampled every 50 ms on the same clock as the load's timeline.
+    const weights: [number, number][] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const w = await router.getWeight();
+        if (weights.at(-1)?.[1] !== w) weights.push([Date.now() - load.startedAt, w]);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
     await new Promise((r) => setTimeout(r, 500));
     const handle = await startMigration(client, config.temporal.taskQueue, migrationId, request);
     const result = await handle.result();
     // Keep the load on for a moment at 100% target.
     await new Promise((r) => setTimeout(r, 1000));
+    sampling = false;
+    await sampler;
     const traffic = await load.stop();
+    // At each step, the requests the target served are within 5 points of the weight HAProxy had.
+    const end = Date.now() - load.startedAt;
+    const windows = weights.map(([at, w], i) => ({ from: at + 150, to: (weights[i + 1]?.[0] ?? end) - 100, weight: w }));
+    assert.deepEqual(weights.map(([, w]) => w), [0, 20, 50, 100]);
+    for (const { from, to, weight } of windows) {
+      const answers = traffic.timeline.filter(([t]) => t >= from && t < to);
+      const share = (100 * answers.filter(([, c]) => c === 'target').length) / answers.length;
+      assert.ok(answers.length >= 50, `only ${answers.length} requests at ${weight}%`);
+      assert.ok(Math.abs(share - weight) <= 5, `at ${weight}% the target served ${share.toFixed(1)}% of ${answers.length} requests`);
+      console.log(`split at ${weight}%: target served ${share.toFixed(1)}% of ${answers.length} requests`);
+    }
 
     assert.equal(result.status, 'Completed', JSON.stringify(result.progress.errors));
     // The Web UI's one-line summary of the execution.
