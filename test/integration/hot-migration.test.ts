@@ -196,6 +196,10 @@ describe('hot migration on the local stack', () => {
       assert.equal(history.includes(needle), false, `the workflow history contains ${needle.slice(0, 12)}...`);
     }
     assert.ok(history.includes(`"prefix":"test/${run}"`), 'the payloads of the history were not decoded');
+    // The Web UI's summaries of activities and timers are in the history.
+    assert.match(history, /restore wave 1\/5: 2 objects \(Namespace\)/);
+    assert.match(history, /weight 20% -> 50% in 2s/);
+    assert.match(history, /route web: step 3\/3: 50% -> 100%/);
     console.log(`load: ${traffic.requests} requests, ${JSON.stringify(traffic.byCluster)}, failed ${traffic.failed}`);
   });
 
@@ -239,6 +243,7 @@ describe('hot migration on the local stack', () => {
     const late = traffic.timeline.filter(([t]) => t > sinceDone);
     assert.ok(late.length > 0, 'no requests after the rollback');
     assert.deepEqual([...new Set(late.map(([, c]) => c))], ['source']);
+    console.log(`rollback: signal to RolledBack (all traffic on the source) in ${rolledBackIn} ms`);
   });
 
   it('honours each existing-object policy when restoring the first backup again', async () => {
