@@ -532,14 +532,15 @@ function enter(progress: MigrationProgress, phase: MigrationPhase): void {
   publish(progress);
 }
 
-let published = '';
+/** What each execution last wrote to its search attributes (keyed by its progress: no state shared between executions). */
+const published = new WeakMap<MigrationProgress, string>();
 /** Shows the progress in the Web UI: current details, and the search attributes when they change. */
 function publish(progress: MigrationProgress): void {
   setCurrentDetails(renderDetails(progress));
   const weight = Math.max(0, ...progress.routes.map((r) => r.weight));
   const key = `${progress.phase}|${weight}|${progress.readiness.percent}`;
-  if (key === published) return;
-  published = key;
+  if (published.get(progress) === key) return;
+  published.set(progress, key);
   upsertSearchAttributes([
     { key: SEARCH_ATTRIBUTES.phase, value: progress.phase },
     { key: SEARCH_ATTRIBUTES.trafficWeight, value: weight },
