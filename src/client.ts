@@ -11,6 +11,7 @@ import { formatDuration } from './domain/duration.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequestInput } from './domain/request.js';
 import { approveUpdate, pauseUpdate, resumeUpdate, rollbackUpdate, type ApproveOptions, type MigrationProgress, type RollbackOptions } from './workflows/messages.js';
 import type { MigrationResult, migrateCluster } from './workflows/migrate-cluster.js';
+import { SEARCH_ATTRIBUTES } from './workflows/search-attributes.js';
 import type { describeBackup as describeBackupWorkflow, listBackups as listBackupsWorkflow } from './workflows/backups.js';
 import type { BackupListing, BackupSummary, StorageRef } from './activities/contract.js';
 
@@ -55,6 +56,44 @@ export async function startMigration(
     if (err instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle(migrationId);
     throw err;
   }
+}
+
+export interface MigrationListing {
+  migrationId: string;
+  /** The workflow's status: RUNNING, COMPLETED, FAILED, ... */
+  status: string;
+  task?: string;
+  phase?: string;
+  trafficWeight?: number;
+  readyPercent?: number;
+  sourceCluster?: string;
+  targetCluster?: string;
+  startTime: Date;
+}
+
+/**
+ * Migrations, newest first, found through their typed search attributes; `query` narrows them with the
+ * visibility query language, e.g. `MigrationPhase = "traffic" AND TrafficWeight >= 50`.
+ */
+export async function listMigrations(client: Client, query?: string, limit = 50): Promise<MigrationListing[]> {
+  const listings: MigrationListing[] = [];
+  const full = `WorkflowType = "migrateCluster"${query ? ` AND (${query})` : ''}`;
+  for await (const w of client.workflow.list({ query: full, pageSize: limit })) {
+    const a = w.typedSearchAttributes;
+    listings.push({
+      migrationId: w.workflowId,
+      status: w.status.name,
+      task: a.get(SEARCH_ATTRIBUTES.task),
+      phase: a.get(SEARCH_ATTRIBUTES.phase),
+      trafficWeight: a.get(SEARCH_ATTRIBUTES.trafficWeight),
+      readyPercent: a.get(SEARCH_ATTRIBUTES.readyPercent),
+      sourceCluster: a.get(SEARCH_ATTRIBUTES.sourceCluster),
+      targetCluster: a.get(SEARCH_ATTRIBUTES.targetCluster),
+      startTime: w.startTime,
+    });
+    if (listings.length >= limit) break;
+  }
+  return listings;
 }
 
 /** Backups under a bucket and prefix, newest first, read by a worker (which holds the S3 credentials). */

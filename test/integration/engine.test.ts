@@ -11,7 +11,7 @@ import type { RawObject, StoredPlan } from '../../src/activities/backup-format.j
 import type { KubeRest } from '../../src/activities/kube-rest.js';
 import { MIGRATION_ID_LABEL } from '../../src/activities/labels.js';
 import { ObjectStore } from '../../src/activities/object-store.js';
-import { describeBackup, listBackups, startMigration } from '../../src/client.js';
+import { describeBackup, listBackups, listMigrations, startMigration } from '../../src/client.js';
 import type { WorkerConfig } from '../../src/config/worker-config.js';
 import { deleteNamespaces } from '../../src/dev/sample-app.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
@@ -226,6 +226,16 @@ describe('migration engine on the local stack', () => {
     assert.ok(waveOf(`Widget.${group}/${ns}/w1`) < waveOf(`ConfigMap/${ns}/w1-config`), 'the owner goes first');
     assert.ok(waveOf(`Deployment/${ns}/api`) < waveOf(`PodDisruptionBudget/${ns}/api`), 'a PDB waits for what it selects');
     assert.ok(waveOf(`ClusterRole//${run}-reader`) < waveOf(`RoleBinding/${ns}/app-reader`));
+
+    // The migration is found through its typed search attributes.
+    const found = await waitFor('the migration in visibility', async () => {
+      const [m] = await listMigrations(client, `MigrationId = "${migrationId}" AND MigrationPhase = "completed"`);
+      return m;
+    });
+    assert.deepEqual({ ...found, startTime: undefined }, {
+      migrationId, status: 'COMPLETED', task: 'migrate', phase: 'completed', trafficWeight: 0, readyPercent: 100,
+      sourceCluster: 'source', targetCluster: 'target', startTime: undefined,
+    });
 
     // The backup can be listed and described afterwards, through the worker.
     const listed = await listBackups(client, config.temporal.taskQueue, storage);
