@@ -119,8 +119,9 @@ export const archiveKey = (prefix: string, backupId: string, type: string, part:
 /** Archives of these types hold secret material and are always encrypted. */
 export const ENCRYPTED_TYPES: ReadonlySet<string> = new Set(['secrets']);
 
-export function encodeArchive(objects: readonly RawObject[]): Buffer {
-  return gzipSync(Buffer.from(objects.map((o) => JSON.stringify(o)).join('\n') + (objects.length ? '\n' : '')));
+/** An archive from objects already serialized one per line (the backup streams them as lines). */
+export function encodeArchive(lines: readonly string[]): Buffer {
+  return gzipSync(Buffer.from(lines.join('\n') + (lines.length ? '\n' : '')));
 }
 
 export function decodeArchive(data: Buffer): RawObject[] {

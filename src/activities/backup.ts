@@ -10,6 +10,7 @@ import {
   ENCRYPTED_TYPES,
   archiveKey,
   backupsRoot,
+  encodeArchive,
   indexKey,
   manifestKey,
   planKey,
@@ -22,7 +23,6 @@ import {
 import { encrypt, type ArchiveKey } from './archive-crypto.js';
 import type { ClusterRegistry } from './clusters.js';
 import { collectSelection, scanSource, type ObjectSink, type TypeResult } from './collect.js';
-import { gzipSync } from 'node:zlib';
 import type { ObjectStore } from './object-store.js';
 
 /** A part is closed at this many objects or bytes (uncompressed), whichever comes first. */
@@ -67,7 +67,7 @@ class ArchiveSink implements ObjectSink<ArchiveEntry[]> {
       );
     }
     const count = this.lines.length;
-    const gz = gzipSync(Buffer.from(this.lines.join('\n') + '\n'));
+    const gz = encodeArchive(this.lines);
     this.lines = [];
     this.bytes = 0;
     const key = archiveKey(this.prefix, this.backupId, type.name, this.parts.length + 1, secret);
@@ -103,7 +103,7 @@ export async function backupResources(
     );
   }
   const source = clusters.get(input.source);
-  const scan = await scanSource(source, { ...input, source: input.source });
+  const scan = await scanSource(source, input);
   const cursor: BackupCursor = { typesDone: [] };
   const resumed = new Set((Context.current().info.heartbeatDetails as BackupCursor | undefined)?.typesDone ?? []);
   const kept = await collectSelection(source, scan, input, () => new ArchiveSink(store, bucket, prefix, input.backupId, encryptionKey), {

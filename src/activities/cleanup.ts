@@ -3,6 +3,7 @@
 // Namespaces and CRDs last). Objects that existed before and were only updated carry an annotation that
 // keeps them. Idempotent: an object already gone counts as deleted.
 import { Context, heartbeat } from '@temporalio/activity';
+import { mapNamespace } from '../domain/namespace-mapping.js';
 import { objectId } from '../domain/references.js';
 import { readManifest } from './backup.js';
 import type { RawObject } from './backup-format.js';
@@ -25,7 +26,7 @@ export async function cleanupRestored(clusters: ClusterRegistry, store: ObjectSt
   }
   const plan = await readPlan(store, input.storage.bucket, manifest);
   const target = clusters.get(input.target);
-  const mapped = (ns: string) => input.namespaceMapping[ns] ?? ns;
+  const mapped = (ns: string) => mapNamespace(input.namespaceMapping, ns);
   const sourceNamespace = new Map(manifest.namespaces.map((ns) => [mapped(ns), ns]));
   const selector = `${MIGRATION_ID_LABEL}=${input.migrationId}`;
   const startWave = (Context.current().info.heartbeatDetails as { wave?: number } | undefined)?.wave ?? plan.waves.length - 1;

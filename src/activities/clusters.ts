@@ -13,9 +13,6 @@ const DEFAULT_QPS = 200;
 export interface Cluster {
   name: string;
   kc: k8s.KubeConfig;
-  objects: k8s.KubernetesObjectApi;
-  core: k8s.CoreV1Api;
-  apps: k8s.AppsV1Api;
   discovery: k8s.DiscoveryV1Api;
   /** Raw JSON access, rate-limited: what moves objects (the typed clients drop fields they do not know). */
   rest: KubeRest;
@@ -49,9 +46,6 @@ export class ClusterRegistry {
     const cluster: Cluster = {
       name,
       kc,
-      objects: k8s.KubernetesObjectApi.makeApiClient(kc),
-      core: kc.makeApiClient(k8s.CoreV1Api),
-      apps: kc.makeApiClient(k8s.AppsV1Api),
       discovery: kc.makeApiClient(k8s.DiscoveryV1Api),
       rest: new KubeRest(kc, { qps: config.qps ?? DEFAULT_QPS, burst: config.burst ?? (config.qps ?? DEFAULT_QPS) * 2 }),
       server: kc.getCurrentCluster()?.server ?? '(unknown server)',

@@ -4,7 +4,7 @@
 // kept in memory, never the objects themselves.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { PlanNode } from '../domain/dependency-graph.js';
-import { kindKeyOf, objectId, referencesOf, type ObjectLike } from '../domain/references.js';
+import { isClusterScopedId, kindKeyOf, objectId, referencesOf, type ObjectLike } from '../domain/references.js';
 import { selectNamespaces } from '../domain/request.js';
 import { resourceTypeName, selectResourceTypes, type ApiResourceInfo, type LeftOutType } from '../domain/resource-filter.js';
 import type { BackupFilters, LeftOutGroup, RawObject, TypeEntry, WorkloadEntry } from './backup-format.js';
@@ -248,7 +248,7 @@ export async function neededClusterObjects(
     clusterTypes.set(kindKeyOf(r.group ? `${r.group}/${r.version}` : r.version, r.kind, (gk) => scan.crdPlurals.get(gk)), r);
   }
   const have = new Set(nodes.map((n) => n.id));
-  const queue: string[] = nodes.flatMap((n) => n.refs).filter((id) => /^[^/]+\/\/[^/]+$/.test(id));
+  const queue: string[] = nodes.flatMap((n) => n.refs).filter(isClusterScopedId);
   const found: { type: TypeEntry; obj: RawObject }[] = [];
 
   const bindings = clusterTypes.get('ClusterRoleBinding');
@@ -279,7 +279,7 @@ export async function neededClusterObjects(
     }
     found.push({ type: typeEntry(info, scan.crdPlurals), obj });
     queue.push(...referencesOf({ ...obj, apiVersion: obj.apiVersion, kind: info.kind } as ObjectLike, (gk) => scan.crdPlurals.get(gk))
-      .filter((ref) => /^[^/]+\/\/[^/]+$/.test(ref)));
+      .filter(isClusterScopedId));
   }
   return found;
 }

@@ -46,9 +46,12 @@ export async function planMigration(clusters: ClusterRegistry, input: PlanInput)
   const target = clusters.get(input.target);
   const [scan, targetDiscovery] = await Promise.all([scanSource(source, input), discover(target.rest)]);
   const conflicts = { count: 0, examples: [] as string[] };
-  // A type the target does not serve yet cannot have conflicts there.
-  const lookup = (type: TypeEntry, landing: RawObject) =>
-    notServed([type], targetDiscovery.served, []).length ? Promise.resolve(false) : existsIn(target, type, landing);
+  // A type the target does not serve yet cannot have conflicts there (decided once per type).
+  const servedByTarget = new Map<string, boolean>();
+  const lookup = (type: TypeEntry, landing: RawObject) => {
+    if (!servedByTarget.has(type.name)) servedByTarget.set(type.name, notServed([type], targetDiscovery.served, []).length === 0);
+    return servedByTarget.get(type.name) ? existsIn(target, type, landing) : Promise.resolve(false);
+  };
   const results = await collectSelection(source, scan, input, () => new ConflictSink(lookup, input, conflicts), { page: () => heartbeat() });
 
   const plan = planObjectWaves(linkSelectors(results));

@@ -49,8 +49,9 @@ export function workloadReady(w: Workload): boolean {
 }
 
 /** Wanted and ready replicas of a workload, for a grayscale ratio weighted by replicas. */
-export function replicaCounts(w: Workload | undefined, wanted: number): { ready: number; total: number } {
-  if (!w) return { ready: 0, total: wanted };
+export function replicaCounts(w: Workload | undefined): { ready: number; total: number } {
+  // Not restored yet: its replica count is not known here, so it counts as one replica, not ready.
+  if (!w) return { ready: 0, total: 1 };
   const s = w.status ?? {};
   switch (w.kind) {
     case 'Deployment':
@@ -122,7 +123,7 @@ export async function checkReadiness(clusters: ClusterRegistry, store: ObjectSto
       const namespace = mapNamespace(input.namespaceMapping, w.namespace);
       const type = types.get(w.type);
       const obj = type ? await readWorkload(target, resourcePath(type, namespace, w.name)) : undefined;
-      const counts = replicaCounts(obj, 1);
+      const counts = replicaCounts(obj);
       const services = manifest.workloadServices[w.id] ?? [];
       const reachable = obj && workloadReady(obj)
         ? (await Promise.all(services.map((id) => serviceHasEndpoints(target, namespace, id.split('/')[2]!)))).every(Boolean)

@@ -14,7 +14,7 @@ import { sha256, type ObjectStore } from './object-store.js';
 import { sanitize, type SanitizeContext } from './sanitize/index.js';
 import { applyOver, differsInTarget } from './conflicts.js';
 import { discover, gvkKey } from './discovery.js';
-import { resourcePath } from './kube-rest.js';
+import { resourcePath, type ResourcePath } from './kube-rest.js';
 import { MIGRATION_ID_LABEL, PRE_EXISTING_ANNOTATION } from './labels.js';
 
 const CONCURRENCY = 16;
@@ -92,7 +92,7 @@ type OwnerRef = { apiVersion: string; kind: string; name: string; namespace?: st
  */
 class OwnerLookup {
   private readonly uids = new Map<string, string | undefined>();
-  private served?: Map<string, TypeEntry | { group: string; version: string; resource: string; namespaced: boolean }>;
+  private served?: Map<string, ResourcePath>;
 
   constructor(private readonly target: Cluster, private readonly manifest: BackupManifest) {}
 
@@ -121,14 +121,13 @@ class OwnerLookup {
   }
 
   private async typeOf(r: OwnerRef) {
-    const [group, version] = r.apiVersion.includes('/') ? r.apiVersion.split('/') as [string, string] : ['', r.apiVersion];
+    const group = r.apiVersion.includes('/') ? r.apiVersion.split('/')[0]! : '';
     const inBackup = this.manifest.types.find((t) => t.group === group && t.kind === r.kind);
     if (inBackup) return inBackup;
     if (!this.served) {
       this.served = new Map((await discover(this.target.rest)).preferred.map((t) => [`${t.group}/${t.kind}`, t]));
     }
-    const found = this.served.get(`${group}/${r.kind}`);
-    return found ? { ...found, version: found.version ?? version } : undefined;
+    return this.served.get(`${group}/${r.kind}`);
   }
 }
 

@@ -5,6 +5,9 @@
 /** An object's identity in a plan: "Kind/namespace/name", or "Kind//name" for cluster-scoped objects. */
 export const objectId = (kind: string, namespace: string | undefined, name: string) => `${kind}/${namespace ?? ''}/${name}`;
 
+/** Whether an id names a cluster-scoped object ("Kind//name"). */
+export const isClusterScopedId = (id: string) => /^[^/]+\/\/[^/]+$/.test(id);
+
 /** The id a custom resource uses for its definition: the CRD's own name is "<plural>.<group>". */
 export const crdIdFor = (group: string, plural: string) => objectId('CustomResourceDefinition', undefined, `${plural}.${group}`);
 
