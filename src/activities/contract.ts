@@ -3,6 +3,7 @@
 import type { NamespaceMapping } from '../domain/namespace-mapping.js';
 import type { KindCount, Wave } from '../domain/ordering.js';
 import type { ReadinessCount } from '../domain/progress.js';
+import type { PlanGraph } from '../domain/plan-graph.js';
 import type { RouteSpec } from '../domain/request.js';
 
 export interface StorageRef {
@@ -103,6 +104,8 @@ export interface PlanReport {
   notServedByTarget: string[];
   conflicts: number;
   conflictExamples: string[];
+  /** The restore plan as a picture (objects, or kinds when there are many); see domain/plan-graph.ts. */
+  graph: PlanGraph;
 }
 export interface RestoreWaveInput {
   migrationId: string;

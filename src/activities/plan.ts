@@ -4,6 +4,7 @@
 // serves. Returns the waves, what is left out and why, and the conflicts.
 import { heartbeat } from '@temporalio/activity';
 import { planObjectWaves, waveSummaries } from '../domain/dependency-graph.js';
+import { buildPlanGraph } from '../domain/plan-graph.js';
 import type { PlanInput, PlanReport } from './contract.js';
 import type { RawObject, TypeEntry } from './backup-format.js';
 import { linkSelectors, mergeLeftOut } from './backup.js';
@@ -54,7 +55,8 @@ export async function planMigration(clusters: ClusterRegistry, input: PlanInput)
   };
   const results = await collectSelection(source, scan, input, () => new ConflictSink(lookup, input, conflicts), { page: () => heartbeat() });
 
-  const plan = planObjectWaves(linkSelectors(results));
+  const nodes = linkSelectors(results);
+  const plan = planObjectWaves(nodes);
   const types = results.filter((r) => r.type.count > 0).map((r) => r.type);
   return {
     sourceVersion: scan.version,
@@ -71,5 +73,6 @@ export async function planMigration(clusters: ClusterRegistry, input: PlanInput)
     notServedByTarget: notServed(types, targetDiscovery.served, plan.waves.flat()),
     conflicts: conflicts.count,
     conflictExamples: conflicts.examples,
+    graph: buildPlanGraph(nodes, plan),
   };
 }
