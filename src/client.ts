@@ -1,15 +1,10 @@
-// Starting and following migrations from code or the command line.
-//   tsx src/client.ts start <request.json> [--id ID] [--watch]
-//   tsx src/client.ts status|watch|pause|resume <migration-id>
-//   tsx src/client.ts approve <migration-id> [step]
-//   tsx src/client.ts rollback <migration-id> [--cleanup] [reason]
+// The client library for platform services: start, follow and steer migrations from code. The
+// `kubeferry` command line (src/cli/) is built on it.
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import { formatDuration } from './domain/duration.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequestInput } from './domain/request.js';
-import { approveUpdate, pauseUpdate, resumeUpdate, rollbackUpdate, type ApproveOptions, type MigrationProgress, type RollbackOptions } from './workflows/messages.js';
+import { approveUpdate, pauseUpdate, progressQuery, resumeUpdate, rollbackUpdate, type ApproveOptions, type MigrationProgress, type RollbackOptions } from './workflows/messages.js';
 import type { MigrationResult, migrateCluster } from './workflows/migrate-cluster.js';
 import { SEARCH_ATTRIBUTES } from './workflows/search-attributes.js';
 import type { describeBackup as describeBackupWorkflow, listBackups as listBackupsWorkflow } from './workflows/backups.js';
@@ -153,12 +148,16 @@ export async function rollbackMigration(client: Client, migrationId: string, opt
   return client.workflow.getHandle(migrationId).executeUpdate(rollbackUpdate, { args: [options] });
 }
 
-/** Prints each change of progress until the migration ends, and returns its result. */
-export async function watchMigration(
-  client: Client,
-  migrationId: string,
-  { indent = '', intervalMs = 1000 } = {},
-): Promise<MigrationResult> {
+export interface WatchOptions {
+  indent?: string;
+  intervalMs?: number;
+  /** Called with each new progress; by default each change is printed as one line. */
+  onProgress?: (progress: MigrationProgress) => void;
+}
+
+/** Follows a migration until it ends (reporting its progress on the way) and returns its result. */
+export async function watchMigration(client: Client, migrationId: string, options: WatchOptions = {}): Promise<MigrationResult> {
+  const { indent = '', intervalMs = 1000 } = options;
   const handle = client.workflow.getHandle<typeof migrateCluster>(migrationId);
   const started = Date.now();
   const done = handle.result().then(
@@ -166,68 +165,52 @@ export async function watchMigration(
     (e: unknown) => ({ ok: false as const, e }),
   );
   let last = '';
+  const report = options.onProgress ?? ((p: MigrationProgress) => {
+    const line = formatProgress(p);
+    if (line !== last) console.log(`${indent}[${formatDuration(Date.now() - started)}] ${line}`);
+    last = line;
+  });
   for (;;) {
     const outcome = await Promise.race([done, new Promise<undefined>((r) => setTimeout(() => r(undefined), intervalMs))]);
+    if (outcome) {
+      if (!outcome.ok) throw outcome.e;
+      report(outcome.r.progress);
+      return outcome.r;
+    }
     try {
-      const line = formatProgress(await getProgress(client, migrationId));
-      if (line !== last) console.log(`${indent}[${formatDuration(Date.now() - started)}] ${line}`);
-      last = line;
+      report(await getProgress(client, migrationId));
     } catch {
       // The workflow may have just closed; its result follows.
     }
-    if (outcome) {
-      if (!outcome.ok) throw outcome.e;
-      return outcome.r;
-    }
   }
 }
 
-async function main(argv: string[]) {
-  const [command, arg, ...rest] = argv;
-  const { client, taskQueue } = await connect();
-  switch (command) {
-    case 'start': {
-      if (!arg) throw new Error('usage: client start <request.json> [--id MIGRATION_ID] [--watch]');
-      const request = JSON.parse(fs.readFileSync(arg, 'utf8')) as MigrationRequestInput;
-      const idFlag = rest.indexOf('--id');
-      const id = idFlag >= 0 ? rest[idFlag + 1]! : `migration-${Date.now().toString(36)}`;
-      await startMigration(client, taskQueue, id, request);
-      console.log(`started ${id}`);
-      if (rest.includes('--watch')) console.log(`${id}: ${(await watchMigration(client, id)).status}`);
-      return;
-    }
-    case 'status':
-      console.log(formatProgress(await getProgress(client, arg!)));
-      return;
-    case 'watch':
-      console.log(`${arg}: ${(await watchMigration(client, arg!)).status}`);
-      return;
-    case 'pause':
-      console.log(formatProgress(await pauseMigration(client, arg!)));
-      return;
-    case 'resume':
-      console.log(formatProgress(await resumeMigration(client, arg!)));
-      return;
-    case 'approve':
-      console.log(formatProgress(await approveStep(client, arg!, rest[0] ? { step: Number(rest[0]) } : {})));
-      return;
-    case 'rollback': {
-      const cleanup = rest.includes('--cleanup');
-      const reason = rest.filter((r) => r !== '--cleanup').join(' ') || 'requested from the command line';
-      console.log(formatProgress(await rollbackMigration(client, arg!, { reason, cleanup })));
-      return;
-    }
-    default:
-      throw new Error('usage: client start|status|watch|pause|resume|approve [step]|rollback [--cleanup] [reason] ...');
+export type MigrationState =
+  | { running: true; status: string; progress: MigrationProgress }
+  | { running: false; status: string; result?: MigrationResult; failure?: unknown };
+
+/**
+ * Where a migration is: its live progress while it runs (a query), its result once it has ended (read
+ * from the history, so no worker is needed), or why it failed.
+ */
+export async function getMigration(client: Client, migrationId: string): Promise<MigrationState> {
+  const handle = client.workflow.getHandle<typeof migrateCluster>(migrationId);
+  const description = await handle.describe();
+  const status = description.status.name;
+  if (status === 'RUNNING') return { running: true, status, progress: await handle.query(progressQuery) };
+  try {
+    return { running: false, status, result: await handle.result() };
+  } catch (failure) {
+    return { running: false, status, failure };
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main(process.argv.slice(2)).then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
+/** Starts a backup of the request's selection (the backup id is the migration id unless it names one). */
+export function startBackup(client: Client, taskQueue: string, migrationId: string, request: Omit<MigrationRequestInput, 'task'>) {
+  return startMigration(client, taskQueue, migrationId, { ...request, task: 'backup' });
+}
+
+/** Restores an existing backup (`backupId`) into the target, then waits for its workloads to be ready. */
+export function startRestore(client: Client, taskQueue: string, migrationId: string, request: Omit<MigrationRequestInput, 'task'> & { backupId: string }) {
+  return startMigration(client, taskQueue, migrationId, { ...request, task: 'restore' });
 }

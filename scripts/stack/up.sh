@@ -191,8 +191,9 @@ HAPROXY_ADMIN_SOCKET=$STATE_DIR/haproxy/admin.sock
 KUBECTL=$K8S_DIR/bin/kubectl
 EOF
 cat >"$STATE_DIR/kubeferry.yaml" <<EOF
-# Worker configuration for the local stack (written by scripts/stack/up.sh).
-# Credentials stay here, on the worker; migration requests name clusters and buckets only.
+# kubeferry configuration for the local stack (written by scripts/stack/up.sh). The worker reads all of
+# it; the kubeferry CLI reads only temporal, the cluster names, storage.bucket/prefix, routes and
+# defaults, never the kubeconfig or credentials files. Migration requests name clusters and buckets only.
 clusters:
   source:
     kubeconfig: $(kubeconfig_of source)
@@ -203,6 +204,8 @@ storage:
   region: us-east-1
   forcePathStyle: true
   credentialsFile: $STATE_DIR/s3-credentials.env
+  bucket: kubeferry
+  prefix: kubeferry
 routers:
   haproxy:
     adminSocket: $STATE_DIR/haproxy/admin.sock
@@ -212,5 +215,18 @@ temporal:
   address: 127.0.0.1:$TEMPORAL_PORT
   namespace: default
   taskQueue: kubeferry
+  webUi: http://127.0.0.1:$TEMPORAL_UI_PORT
+# Routes a request (or --route NAME) can name.
+routes:
+  web:
+    router: haproxy
+    backend: web
+    workloads: [shop/web]
+# Request fields used when neither the request nor a flag sets them.
+defaults:
+  source: { cluster: source }
+  target: { cluster: target }
+  traffic: { steps: [10, 25, 50, 100], stepInterval: 5s }
+  readiness: { pollInterval: 1s, timeout: 2m }
 EOF
 log "stack is up. Web UI: http://127.0.0.1:$TEMPORAL_UI_PORT  settings: $STATE_DIR/stack.env"

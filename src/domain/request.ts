@@ -21,9 +21,14 @@ const duration = (what: string) =>
     else if (ms <= 0) ctx.addIssue({ code: 'custom', message: `${what} must be longer than zero` });
   });
 
+/** What a missing or mistyped section says: what to write there. */
+const section = (shape: string) => ({
+  error: (issue: { input?: unknown }) => (issue.input === undefined ? `required: ${shape}` : `must be a mapping: ${shape}`),
+});
+
 const clusterRef = z.object({
   cluster: z.string().regex(CLUSTER_NAME, 'a cluster name as configured on the worker (letters, digits, "-", "_", ".")'),
-}).strict();
+}, section('{ cluster: <name the worker knows> }')).strict();
 
 /** "namespace/name" (a workload of any kind with that name) or "kind/namespace/name". */
 const workloadRef = z.string().regex(/^([a-z0-9.-]+\/)?[a-z0-9-]+\/[a-z0-9.-]+$/, 'a workload as "namespace/name" or "kind/namespace/name"');
@@ -137,7 +142,7 @@ export const migrationRequestSchema = z.object({
   storage: z.object({
     bucket: z.string().regex(BUCKET, 'an S3 bucket name (3-63 lower-case letters, digits, "." and "-")'),
     prefix: z.string().regex(KEY_PREFIX, 'a key prefix without ".." (letters, digits and !_.*\'()/-)').default('kubeferry'),
-  }).strict(),
+  }, section('{ bucket: <S3 bucket>, prefix: <key prefix> } (or storage.bucket in the config file, or --bucket)')).strict(),
   /** Restore reads this backup; migrate and backup write one under this id (default: the migration id). */
   backupId: z.string().regex(ID, 'a backup id: lower-case letters, digits and "-", at most 63').optional(),
   namespaces: z.object({
@@ -150,7 +155,7 @@ export const migrationRequestSchema = z.object({
         ctx.addIssue({ code: 'custom', path: [Number(index)], message: rest.join(': ') });
       }
     }).transform((entries) => parseNamespaceMapping(entries).mapping),
-  }).strict(),
+  }, section('{ include: [<namespace>, ...] } (or -n on the command line)')).strict(),
   /** Resource types as kubectl names them ("deployments", "deploy", "deployments.apps", "*"), resolved by discovery. */
   resources: z.object({
     include: z.array(resourceFilterEntry).min(1, 'name at least one resource type, or "*" for every type').default(['*']),

@@ -1,0 +1,172 @@
+// Turns progress, plans, listings and results into what an operator reads at a terminal: aligned
+// tables, progress bars, colour only where the output is a terminal. Pure: returns strings.
+import { formatDuration } from '../domain/duration.js';
+import type { BackupListing, BackupSummary, PlanReport } from '../activities/contract.js';
+import type { MigrationListing } from '../client.js';
+import type { MigrationProgress } from '../workflows/messages.js';
+import type { MigrationResult } from '../workflows/migrate-cluster.js';
+
+export interface Style {
+  color: boolean;
+  /** Block characters for bars; plain `#`/`-` in logs and dumb terminals. */
+  unicode: boolean;
+}
+
+export const PLAIN: Style = { color: false, unicode: false };
+
+/** Colour and Unicode only on a terminal, and never when NO_COLOR is set or TERM is dumb (FORCE_COLOR wins). */
+export function styleFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): Style {
+  const tty = Boolean(stream.isTTY) && env.TERM !== 'dumb';
+  const color = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' ? true : tty && env.NO_COLOR === undefined;
+  return { color, unicode: tty };
+}
+
+const SGR = { bold: 1, dim: 2, red: 31, green: 32, yellow: 33, blue: 34, cyan: 36 } as const;
+export const paint = (s: Style, code: keyof typeof SGR, text: string) => (s.color ? `\u001b[${SGR[code]}m${text}\u001b[0m` : text);
+// eslint-disable-next-line no-control-regex
+const visible = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '').length;
+
+/** Left-aligned columns, padded to the widest cell; numbers right-aligned. */
+export function table(headers: string[], rows: (string | number)[][], s: Style = PLAIN): string {
+  const cells = rows.map((r) => r.map(String));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => visible(r[i] ?? ''))));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
+  const line = (r: string[]) => r.map((c, i) => {
+    const pad = ' '.repeat(Math.max(0, widths[i]! - visible(c)));
+    return numeric[i] ? pad + c : c + pad;
+  }).join('  ').trimEnd();
+  return [paint(s, 'bold', line(headers)), ...cells.map(line)].join('\n');
+}
+
+export function bar(fraction: number, s: Style, width = 24): string {
+  const f = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
+  const full = Math.round(f * width);
+  const [on, off] = s.unicode ? ['█', '░'] : ['#', '-'];
+  return paint(s, f >= 1 ? 'green' : 'cyan', on.repeat(full)) + paint(s, 'dim', off.repeat(width - full));
+}
+
+const PHASE_COLOR: Partial<Record<MigrationProgress['phase'], keyof typeof SGR>> = {
+  completed: 'green', failed: 'red', 'rolled-back': 'yellow', 'rolling-back': 'yellow',
+};
+
+const until = (iso: string | undefined, now: number) => {
+  if (!iso) return undefined;
+  const ms = Date.parse(iso) - now;
+  return ms > 0 ? `in ${formatDuration(ms)}` : 'now';
+};
+
+/** The live view of `status` and `status --watch`: one bar per stage, one per route. */
+export function progressView(p: MigrationProgress, s: Style, now = Date.now()): string {
+  const phase = paint(s, PHASE_COLOR[p.phase] ?? 'blue', p.phase);
+  const flags = [p.paused ? paint(s, 'yellow', 'PAUSED') : '', p.rollbackRequested ? paint(s, 'yellow', 'rollback requested') : ''].filter(Boolean).join(' ');
+  const o = p.objects;
+  const restored = o.restored + o.skipped + o.updated;
+  const lines = [
+    `${paint(s, 'bold', p.migrationId)}  ${p.task}  phase ${phase}${flags ? `  ${flags}` : ''}${p.backupId ? `  backup ${p.backupId}` : ''}`,
+  ];
+  const row = (label: string, fraction: number, text: string) => lines.push(`  ${label.padEnd(10)} ${bar(fraction, s)} ${text}`);
+  if (p.task !== 'restore') {
+    const backupDone = !['validating', 'connectivity', 'planning', 'backup'].includes(p.phase);
+    row('backup', backupDone ? 1 : o.total ? o.backedUp / o.total : 0, `${o.backedUp} objects${backupDone ? '' : ' so far'}`);
+  }
+  if (p.task !== 'backup' && p.task !== 'plan') {
+    row('restore', p.waves.total ? p.waves.done / p.waves.total : 0,
+      `wave ${p.waves.done}/${p.waves.total}, ${restored}/${o.total} objects` +
+      `${o.skipped ? ` (${o.skipped} already there)` : ''}${o.failed ? paint(s, 'red', ` ${o.failed} failed`) : ''}`);
+    row('readiness', p.readiness.total ? p.readiness.ready / p.readiness.total : 0,
+      `${p.readiness.ready}/${p.readiness.total} workloads ready (grayscale ratio ${p.readiness.percent}%)`);
+  }
+  if (p.routes.length) {
+    const next = until(p.step.nextAt, now);
+    lines.push(`  traffic    step ${p.step.index}/${p.step.total}${next && p.phase === 'traffic' && !p.paused ? `, next step ${next}` : ''}` +
+      `${p.cutoverAt && !p.cutover ? `, full cutover ${until(p.cutoverAt, now)}` : ''}${p.cutover ? ', cut over by the time threshold' : ''}`);
+    for (const r of p.routes) {
+      lines.push(`    ${r.name.padEnd(8)} ${bar(r.weight / 100, s)} ${String(r.weight).padStart(3)}% to target  (${r.ready}/${r.total} ready)`);
+    }
+  }
+  if (p.pendingApproval) {
+    lines.push(paint(s, 'yellow', `  waiting    step ${p.pendingApproval.step} (${p.pendingApproval.weight}%) needs approval: kubeferry approve ${p.migrationId} ${p.pendingApproval.step}`));
+  }
+  if (p.cleanup) lines.push(`  cleanup    ${p.cleanup.deleted} deleted from the target, ${p.cleanup.failed} failed`);
+  for (const e of p.errors.slice(-5)) lines.push(paint(s, 'red', `  error      ${e}`));
+  if (p.errors.length > 5) lines.push(`  (${p.errors.length - 5} earlier errors: --output json shows all)`);
+  return lines.join('\n');
+}
+
+/** What a finished migration did, printed when `start --watch` or `status --watch` ends. */
+export function resultView(r: MigrationResult, s: Style, elapsedMs?: number): string {
+  const p = r.progress;
+  const color = r.status === 'RolledBack' ? 'yellow' : 'green';
+  const lines = [`${paint(s, 'bold', r.migrationId)}: ${paint(s, color, r.status)}${elapsedMs !== undefined ? ` after ${formatDuration(elapsedMs)}` : ''}`];
+  if (r.backupId) lines.push(`  backup     ${r.backupId}: ${p.objects.backedUp} objects`);
+  if (p.task !== 'backup' && p.task !== 'plan') {
+    lines.push(`  restore    ${p.objects.restored} created, ${p.objects.updated} updated, ${p.objects.skipped} already there` +
+      `${p.objects.differing ? ` (${p.objects.differing} differ from the backup)` : ''}, ${p.objects.failed} failed, in ${p.waves.done}/${p.waves.total} waves`);
+    lines.push(`  readiness  ${p.readiness.ready}/${p.readiness.total} workloads ready`);
+  }
+  for (const route of p.routes) lines.push(`  route      ${route.name}: ${route.weight}% to the target`);
+  if (p.cutover?.heldBack.length) lines.push(`  held back  ${p.cutover.heldBack.join(', ')} (no ready workload at the threshold)`);
+  if (p.cleanup) lines.push(`  cleanup    ${p.cleanup.deleted} deleted, ${p.cleanup.failed} failed`);
+  if (p.leftOut && Object.keys(p.leftOut).length) {
+    lines.push(`  left out   ${Object.entries(p.leftOut).map(([why, n]) => `${n} ${why}`).join('; ')}`);
+  }
+  for (const e of p.errors) lines.push(paint(s, 'red', `  error      ${e}`));
+  return lines.join('\n');
+}
+
+/** The dry run: what would be restored, in which waves, what is left out and why, what is in the way. */
+export function planView(plan: PlanReport, s: Style): string {
+  const out: string[] = [];
+  out.push(`${paint(s, 'bold', 'Plan')}: ${plan.objects} objects in ${plan.namespaces.length} namespaces (${plan.namespaces.join(', ')}), ` +
+    `${plan.workloads} workloads, ${plan.waves.length} waves; source Kubernetes ${plan.sourceVersion}`);
+  out.push('', table(['WAVE', 'OBJECTS', 'KINDS', 'EXAMPLES'], plan.waves.map((w, i) => [
+    w.index + 1, w.count, w.kinds.join(', '), (plan.waveExamples[i] ?? []).map(readableId).join(', ') + (w.count > (plan.waveExamples[i]?.length ?? 0) ? ', ...' : ''),
+  ]), s));
+  out.push('', table(['KIND', 'OBJECTS'], [...plan.kinds].sort((a, b) => b.count - a.count || (a.kind < b.kind ? -1 : 1)).map((k) => [k.kind, k.count]), s));
+  if (plan.leftOut.length || plan.leftOutTypes.length) {
+    out.push('', paint(s, 'bold', 'Left out'));
+    if (plan.leftOut.length) out.push(table(['REASON', 'OBJECTS', 'EXAMPLES'], plan.leftOut.map((l) => [l.reason, l.count, l.examples.join(' ')]), s));
+    // The never-copied types are the same for every plan: named, with reasons in --output json.
+    if (plan.leftOutTypes.length) out.push(`${plan.leftOutTypes.length} types never copied: ${plan.leftOutTypes.map((t) => t.type).join(', ')}`);
+  }
+  const problems: string[] = [];
+  if (plan.notServedByTarget.length) problems.push(paint(s, 'red', `the target does not serve: ${plan.notServedByTarget.join(', ')} (install their CRDs or API first)`));
+  if (plan.conflicts) problems.push(paint(s, 'yellow', `${plan.conflicts} objects already exist in the target: ${plan.conflictExamples.join(' ')}${plan.conflicts > plan.conflictExamples.length ? ' ...' : ''}`));
+  if (plan.brokenCycles.length) problems.push(`reference cycles broken: ${plan.brokenCycles.map((e) => `${readableId(e.from)} no longer waits for ${readableId(e.to)}`).join('; ')}`);
+  if (plan.outside) problems.push(`${plan.outside} references point outside the selection (they must already exist in the target)`);
+  out.push('', problems.length ? problems.join('\n') : paint(s, 'green', 'no conflicts in the target; every type is served there'));
+  return out.join('\n');
+}
+
+/** "Deployment/shop/web" as people write it: "Deployment shop/web"; cluster-scoped "Namespace shop". */
+export function readableId(id: string): string {
+  const [kind = '', namespace = '', ...name] = id.split('/');
+  return `${kind} ${namespace ? `${namespace}/` : ''}${name.join('/')}`;
+}
+
+export function migrationsTable(list: MigrationListing[], s: Style): string {
+  if (list.length === 0) return 'no migrations found';
+  return table(['MIGRATION', 'STATUS', 'TASK', 'PHASE', 'WEIGHT', 'READY', 'SOURCE', 'TARGET', 'STARTED'], list.map((m) => [
+    m.migrationId, m.status, m.task ?? '', m.phase ?? '', m.trafficWeight === undefined ? '' : `${m.trafficWeight}%`,
+    m.readyPercent === undefined ? '' : `${m.readyPercent}%`, m.sourceCluster ?? '', m.targetCluster ?? '', m.startTime.toISOString(),
+  ]), s);
+}
+
+export function backupsTable(list: BackupListing[], s: Style): string {
+  if (list.length === 0) return 'no backups found';
+  return table(['BACKUP', 'STATUS', 'SOURCE', 'OBJECTS', 'COMPLETED', 'MIGRATION'], list.map((b) => [
+    b.backupId, b.status === 'unreadable' ? `unreadable: ${b.problem ?? ''}` : b.status, b.sourceCluster ?? '', b.objects ?? '', b.completedAt ?? '', b.migrationId ?? '',
+  ]), s);
+}
+
+export function backupView(b: BackupSummary, s: Style): string {
+  return [
+    `${paint(s, 'bold', b.backupId)}: ${b.objects} objects from ${b.sourceCluster} (Kubernetes ${b.sourceVersion}), completed ${b.completedAt}`,
+    `namespaces: ${b.namespaces.join(', ')}; workloads: ${b.workloads}; cycles broken: ${b.plan.brokenCycles}; references outside: ${b.plan.outside}`,
+    '',
+    table(['WAVE', 'OBJECTS', 'KINDS'], b.waves.map((w) => [w.index + 1, w.count, w.kinds.join(', ')]), s),
+    '',
+    table(['KIND', 'OBJECTS'], b.kinds.map((k) => [k.kind, k.count]), s),
+    ...(Object.keys(b.leftOut).length ? ['', table(['LEFT OUT', 'OBJECTS'], Object.entries(b.leftOut).map(([why, n]) => [why, n]), s)] : []),
+  ].join('\n');
+}

@@ -1,0 +1,102 @@
+// What the command line reads from the kubeferry config file: where Temporal is, the names of the
+// clusters, the default bucket and prefix, named routes and request defaults. The same YAML file also
+// holds what only the worker reads (kubeconfig paths and contexts, S3 credentials files, router admin
+// sockets); the CLI never opens those files, so credentials are only ever read on the worker side.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import { ConfigError } from './worker-config.js';
+
+export interface CliConfig {
+  /** The file read, if any. */
+  file?: string;
+  /** `webUi`: the Temporal Web UI's address, for links to a migration. */
+  temporal: { address: string; namespace: string; taskQueue: string; webUi?: string };
+  /** Names of the clusters the worker knows; used to catch a misspelt `--source` before starting. */
+  clusters: string[];
+  storage: { bucket?: string; prefix?: string };
+  /** Routes by name: `--route web`, or `routes: [web]` in a request file. */
+  routes: Record<string, Record<string, unknown>>;
+  /** Request fields used when neither the request file nor a flag sets them. */
+  defaults: Record<string, unknown>;
+}
+
+export interface CliConfigOverrides {
+  config?: string;
+  address?: string;
+  temporalNamespace?: string;
+  taskQueue?: string;
+}
+
+/** Where the config file is looked for, first match wins. */
+export function configCandidates(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string[] {
+  const xdg = env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config');
+  return [
+    ...(env.KUBEFERRY_CONFIG ? [env.KUBEFERRY_CONFIG] : []),
+    path.join(cwd, 'kubeferry.yaml'),
+    path.join(xdg, 'kubeferry', 'config.yaml'),
+    // The local stack's config, so the checkout works with no setup beyond `npm run stack:up`.
+    path.resolve(import.meta.dirname, '../../.stack/kubeferry.yaml'),
+  ];
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Reads the config (flag > environment > file > built-in default for each setting). A file named by
+ * `--config` or KUBEFERRY_CONFIG must exist; the other places are optional.
+ */
+export function loadCliConfig(overrides: CliConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): CliConfig {
+  const named = overrides.config ?? env.KUBEFERRY_CONFIG;
+  if (named && !fs.existsSync(named)) {
+    throw new ConfigError(`config file ${named} not found (${overrides.config ? '--config' : 'KUBEFERRY_CONFIG'})`);
+  }
+  const file = named ?? configCandidates(env).find((f) => fs.existsSync(f));
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    try {
+      const parsed: unknown = YAML.parse(fs.readFileSync(file, 'utf8')) ?? {};
+      if (!isRecord(parsed)) throw new Error('the top level must be a mapping');
+      raw = parsed;
+    } catch (err) {
+      throw new ConfigError(`config file ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const section = (name: string): Record<string, unknown> => {
+    const v = raw[name];
+    if (v === undefined || v === null) return {};
+    if (!isRecord(v)) throw new ConfigError(`config file ${file}: '${name}' must be a mapping`);
+    return v;
+  };
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const temporal = section('temporal');
+  const storage = section('storage');
+  const routes = section('routes');
+  for (const [name, route] of Object.entries(routes)) {
+    if (!isRecord(route)) throw new ConfigError(`config file ${file}: routes.${name} must be a mapping (router, backend, workloads, ...)`);
+  }
+  return {
+    ...(file ? { file } : {}),
+    temporal: {
+      address: overrides.address ?? str(env.TEMPORAL_ADDRESS) ?? str(temporal.address) ?? '127.0.0.1:7233',
+      namespace: overrides.temporalNamespace ?? str(env.TEMPORAL_NAMESPACE) ?? str(temporal.namespace) ?? 'default',
+      taskQueue: overrides.taskQueue ?? str(env.KUBEFERRY_TASK_QUEUE) ?? str(temporal.taskQueue) ?? 'kubeferry',
+      ...withValue('webUi', str(env.TEMPORAL_UI_URL) ?? str(temporal.webUi) ?? localWebUi(overrides.address ?? str(env.TEMPORAL_ADDRESS) ?? str(temporal.address))),
+    },
+    clusters: Object.keys(section('clusters')),
+    storage: {
+      ...withValue('bucket', str(env.KUBEFERRY_BUCKET) ?? str(storage.bucket)),
+      ...withValue('prefix', str(env.KUBEFERRY_PREFIX) ?? str(storage.prefix)),
+    },
+    routes: Object.fromEntries(Object.entries(routes).map(([name, r]) => [name, { name, ...(r as Record<string, unknown>) }])),
+    defaults: section('defaults'),
+  };
+}
+
+const withValue = <K extends string>(key: K, value: string | undefined) => (value === undefined ? {} : { [key]: value } as Record<K, string>);
+
+/** The dev server's Web UI sits next to its frontend; elsewhere the UI's address must be configured. */
+function localWebUi(address: string | undefined): string | undefined {
+  return address === undefined || /^(127\.0\.0\.1|localhost):7233$/.test(address) ? 'http://127.0.0.1:8233' : undefined;
+}
