@@ -7,6 +7,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -180,7 +181,14 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
       remember(progress.errors, [errorMessage(err)]);
       publish(progress);
       // A failure after traffic started moving must not strand requests on a half-moved split.
-      if (progress.routes.some((r) => r.weight > 0)) await CancellationScope.nonCancellable(() => rollbackTraffic(request, progress));
+      if (progress.routes.some((r) => r.weight > 0)) {
+        await CancellationScope.nonCancellable(() => rollbackTraffic(request, progress));
+        // Histories from before this fix ended in 'rolling-back'; the patch keeps them replayable.
+        if (patched('failed-phase-after-traffic-rollback')) {
+          progress.phase = 'failed';
+          publish(progress);
+        }
+      }
       throw err;
     }
   }

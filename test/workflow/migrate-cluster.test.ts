@@ -249,7 +249,7 @@ describe('migrateCluster workflow', () => {
     const allReady: ReadinessReport = { overall: { ready: 2, total: 2 }, routes: { web: { ready: 1, total: 1 } }, notReady: [] };
     const calls: Calls = { weights: [], waves: [] };
     await assert.rejects(
-      run(request, { readiness: (n) => (n === 1 ? allReady : halfReady) }, calls),
+      run(request, { readiness: (n) => (n === 1 ? allReady : halfReady) }, calls, undefined, 'wf-held-timeout'),
       (err: unknown) => {
         assert.ok(err instanceof WorkflowFailedError);
         assert.ok(err.cause instanceof ApplicationFailure);
@@ -260,6 +260,10 @@ describe('migrateCluster workflow', () => {
     );
     // Held at 50% (the ratio) for the readiness timeout, then everything back to the source.
     assert.deepEqual(calls.weights.map((w) => w.weight), [10, 25, 50, 0]);
+    // It ends as failed, not as a rollback in progress, for the Web UI and `list`.
+    const attrs = (await env.client.workflow.getHandle('wf-held-timeout').describe()).typedSearchAttributes;
+    assert.equal(attrs.get(SEARCH_ATTRIBUTES.phase), 'failed');
+    assert.equal(attrs.get(SEARCH_ATTRIBUTES.trafficWeight), 0);
   });
 
   it('rejects a migration id that cannot be an S3 key segment or a label value', async () => {
