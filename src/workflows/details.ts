@@ -1,17 +1,18 @@
 // What the Temporal Web UI shows as the migration's current details: a small markdown progress table.
+// Counts are written "3 of 5": the UI's markdown renderer draws "3/5" as a typographic fraction.
 import type { MigrationProgress } from './messages.js';
 
 export function renderDetails(p: MigrationProgress): string {
   const lines = [
     `**${p.phase}**${p.paused ? ' (paused)' : ''}${p.rollbackRequested ? ' (rollback requested)' : ''}`,
     '',
-    '| | |',
+    '| stage | progress |',
     '|---|---|',
     `| objects | ${p.objects.restored} restored, ${p.objects.updated} updated, ${p.objects.skipped} skipped (${p.objects.differing} differ), ${p.objects.failed} failed of ${p.objects.total} (backed up ${p.objects.backedUp}) |`,
-    `| waves | ${p.waves.done}/${p.waves.total} |`,
-    `| ready | ${p.readiness.ready}/${p.readiness.total} (${p.readiness.percent}%) |`,
-    `| step | ${p.step.index}/${p.step.total}${p.step.nextAt ? `, next at ${p.step.nextAt}` : ''} |`,
-    ...p.routes.map((r) => `| route ${r.name} | ${r.weight}% to target, ${r.ready}/${r.total} ready |`),
+    `| waves | ${p.waves.done} of ${p.waves.total} done |`,
+    `| ready | ${p.readiness.ready} of ${p.readiness.total} workloads (${p.readiness.percent}%) |`,
+    `| step | ${p.step.index} of ${p.step.total}${p.step.nextAt ? `, next at ${p.step.nextAt}` : ''} |`,
+    ...p.routes.map((r) => `| route ${r.name} | ${r.weight}% to target, ${r.ready} of ${r.total} ready |`),
   ];
   const leftOut = Object.entries(p.leftOut ?? {});
   if (leftOut.length) lines.push('', `Left out: ${leftOut.map(([reason, n]) => `${n} ${reason}`).join('; ')}`);

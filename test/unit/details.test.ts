@@ -14,9 +14,11 @@ describe('Web UI text', () => {
     });
     assert.match(text, /^\*\*traffic\*\* \(paused\)/);
     assert.match(text, /\| objects \| 11 restored, 0 updated, 1 skipped \(1 differ\), 0 failed of 12 \(backed up 12\) \|/);
-    assert.match(text, /\| ready \| 1\/2 \(50%\) \|/);
-    assert.match(text, /\| step \| 2\/4, next at 2026-11-27T20:00:00.000Z \|/);
-    assert.match(text, /\| route web \| 25% to target, 1\/1 ready \|/);
+    assert.match(text, /\| stage \| progress \|\n\|---\|---\|/);
+    assert.match(text, /\| waves \| 5 of 5 done \|/);
+    assert.match(text, /\| ready \| 1 of 2 workloads \(50%\) \|/);
+    assert.match(text, /\| step \| 2 of 4, next at 2026-11-27T20:00:00.000Z \|/);
+    assert.match(text, /\| route web \| 25% to target, 1 of 1 ready \|/);
     assert.match(text, /Left out: 2 default ServiceAccount \(every namespace gets its own\)/);
     assert.match(text, /Reference cycles broken: 1 reference\(s\) dropped/);
   });
