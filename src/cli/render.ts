@@ -22,7 +22,7 @@ export function styleFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = p
 }
 
 const SGR = { bold: 1, dim: 2, red: 31, green: 32, yellow: 33, blue: 34, cyan: 36 } as const;
-export const paint = (s: Style, code: keyof typeof SGR, text: string) => (s.color ? `\u001b[${SGR[code]}m${text}\u001b[0m` : text);
+export const paint = (s: Style, code: keyof typeof SGR, text: string) => (s.color && text ? `\u001b[${SGR[code]}m${text}\u001b[0m` : text);
 // eslint-disable-next-line no-control-regex
 const visible = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '').length;
 
