@@ -12,12 +12,11 @@ import {
   startMigration, watchMigration,
 } from '../client.js';
 import { loadCliConfig, type CliConfig } from '../config/cli-config.js';
-import { formatDuration } from '../domain/duration.js';
 import { toDot, toMermaid } from '../domain/plan-graph.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest } from '../domain/request.js';
-import type { MigrationProgress } from '../workflows/messages.js';
 import type { MigrationResult } from '../workflows/migrate-cluster.js';
 import { CliError, describeError, EXIT } from './errors.js';
+import { liveView } from './live-view.js';
 import { backupsTable, backupView, migrationsTable, planView, progressView, resultView, styleFor, type Style } from './render.js';
 import { buildRequest, type RequestFlags } from './request-builder.js';
 
@@ -148,36 +147,11 @@ function checkId(id: string) {
 
 const succeeded = (r: MigrationResult) => r.status === 'Completed' || r.status === 'Planned';
 
-/**
- * Follows a migration until it ends. On a terminal the view is redrawn in place; elsewhere a new view is
- * printed each time it changes; with --output json|yaml each change is one document.
- */
+/** Follows a migration until it ends with the live view, then prints what it did. */
 async function follow(ctx: Context, migrationId: string, intervalMs: number): Promise<MigrationResult> {
   const started = Date.now();
-  const tty = Boolean(process.stdout.isTTY) && ctx.output === 'table';
-  let drawn = 0;
-  let last = '';
-  const result = await watchMigration(await ctx.client(), migrationId, {
-    intervalMs,
-    onProgress(p: MigrationProgress) {
-      if (ctx.output !== 'table') {
-        const doc = JSON.stringify(p);
-        if (doc !== last) console.log(ctx.output === 'json' ? doc : `---\n${YAML.stringify(p)}`);
-        last = doc;
-        return;
-      }
-      const view = progressView(p, ctx.style);
-      if (tty) {
-        if (drawn) process.stdout.write(`\u001b[${drawn}F\u001b[J`);
-        const text = `${view}\n  ${formatDuration(Date.now() - started)} elapsed\n`;
-        process.stdout.write(text);
-        drawn = text.split('\n').length - 1;
-      } else if (view !== last) {
-        console.log(`[${formatDuration(Date.now() - started)}]\n${view}`);
-      }
-      last = view;
-    },
-  });
+  const onProgress = liveView({ output: ctx.output, style: ctx.style, redraw: Boolean(process.stdout.isTTY) && ctx.output === 'table' });
+  const result = await watchMigration(await ctx.client(), migrationId, { intervalMs, onProgress });
   if (ctx.output === 'table') console.log(`\n${resultView(result, ctx.style, Date.now() - started)}`);
   return result;
 }

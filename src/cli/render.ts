@@ -80,8 +80,9 @@ export function progressView(p: MigrationProgress, s: Style, now = Date.now()): 
     const next = until(p.step.nextAt, now);
     lines.push(`  traffic    step ${p.step.index}/${p.step.total}${next && p.phase === 'traffic' && !p.paused ? `, next step ${next}` : ''}` +
       `${p.cutoverAt && !p.cutover ? `, full cutover ${until(p.cutoverAt, now)}` : ''}${p.cutover ? ', cut over by the time threshold' : ''}`);
+    const width = Math.max(8, ...p.routes.map((r) => r.name.length));
     for (const r of p.routes) {
-      lines.push(`    ${r.name.padEnd(8)} ${bar(r.weight / 100, s)} ${String(r.weight).padStart(3)}% to target  (${r.ready}/${r.total} ready)`);
+      lines.push(`    ${r.name.padEnd(width)} ${bar(r.weight / 100, s)} ${String(r.weight).padStart(3)}% to target  (${r.ready}/${r.total} ready)`);
     }
   }
   if (p.pendingApproval) {

@@ -39,8 +39,17 @@ const KIND_RANK: Readonly<Record<string, number>> = {
 /** Kinds without a rank (custom resources, say) go after workloads and before routes. */
 const DEFAULT_RANK = 75;
 
+/** Group-qualified kind keys (`HTTPRoute.gateway.networking.k8s.io`) of kinds this table ranks. */
+const QUALIFIED_RANK: Readonly<Record<string, number>> = {
+  'HTTPRoute.gateway.networking.k8s.io': 90,
+  'GRPCRoute.gateway.networking.k8s.io': 90,
+  'TLSRoute.gateway.networking.k8s.io': 90,
+  'TCPRoute.gateway.networking.k8s.io': 90,
+  'UDPRoute.gateway.networking.k8s.io': 90,
+};
+
 export function kindRank(kind: string): number {
-  return KIND_RANK[kind] ?? DEFAULT_RANK;
+  return KIND_RANK[kind] ?? QUALIFIED_RANK[kind] ?? DEFAULT_RANK;
 }
 
 export interface KindCount {

@@ -53,7 +53,8 @@ before(async () => {
   worker = await createWorker(config, await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS }));
   workerRun = worker.run();
   client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS }) });
-  app = await seedSampleApp(source, `${run}-`);
+  // The basic profile (two namespaces, one Deployment each): the counts below are those of that app.
+  app = await seedSampleApp(source, `${run}-`, { profile: 'basic' });
   await waitAvailable(source, app.workloads);
   // Available Deployments are not yet reachable: wait until the source edge sees their endpoints.
   await waitServing(`${env.HAPROXY_URL}/${app.webNamespace}/web/`);
@@ -291,7 +292,8 @@ describe('hot migration on the local stack', () => {
 
   it('backs up and restores as separate tasks, and refuses a corrupted archive before writing', async () => {
     // A namespace of its own, so the restore has everything to create.
-    const [solo] = (await seedSampleApp(source, `${run}-solo-`)).namespaces;
+    const seeded = (await seedSampleApp(source, `${run}-solo-`, { profile: 'basic' })).namespaces;
+    const [solo] = seeded;
     const request = (task: 'backup' | 'restore') => ({
       ...requestFor('1s'), routes: [], task, backupId: `${run}-solo`, namespaces: { include: [solo!] },
     });
@@ -335,7 +337,7 @@ describe('hot migration on the local stack', () => {
     assert.deepEqual(mapped.progress.readiness, { ready: 1, total: 1, replicas: { ready: 3, total: 3 }, percent: 100 });
     const renamed = (await inventory(source, [solo!])).map((id) => id.replaceAll(solo!, moved)).sort();
     assert.deepEqual(await inventory(target, [moved]), renamed);
-    await deleteNamespaces(source, [solo!]);
+    await deleteNamespaces(source, seeded);
     await deleteNamespaces(target, [solo!, moved]);
   });
 

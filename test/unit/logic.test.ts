@@ -32,6 +32,9 @@ describe('built-in kind order', () => {
   });
   it('ranks unknown kinds between workloads and routes', () => {
     assert.ok(kindRank('Widget') > kindRank('Deployment') && kindRank('Widget') < kindRank('HTTPRoute'));
+    // Kinds served by a CRD are keyed with their group; Gateway API routes still go with the routes.
+    assert.equal(kindRank('HTTPRoute.gateway.networking.k8s.io'), kindRank('HTTPRoute'));
+    assert.ok(kindRank('GRPCRoute.gateway.networking.k8s.io') > kindRank('PodDisruptionBudget'));
   });
 });
 
