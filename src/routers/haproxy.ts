@@ -4,7 +4,7 @@
 // an HAProxy reload, so every step sets both servers explicitly.
 import net from 'node:net';
 import { serverWeights } from '../domain/weights.js';
-import { ReadBackMismatch, RouterError, type TrafficRouter } from './router.js';
+import { ReadBackMismatch, RouterError, RouterUnavailable, type TrafficRouter } from './router.js';
 
 export interface HaproxyEndpoint {
   /** Unix socket path of `stats socket ... level admin`. */
@@ -33,14 +33,15 @@ export class HaproxyRouter implements TrafficRouter {
   async setWeight(percent: number): Promise<number> {
     const w = serverWeights(percent);
     const { backend, sourceServer, targetServer } = this.route;
-    // Raise the side that gains first, so the backend never has both servers at weight 0.
+    // Raise the side that gains first, so the backend never has both servers at weight 0. Both commands
+    // go on one line of one connection: either both reach HAProxy or neither does, so a refused socket
+    // never leaves the backend half-way between two weights.
     const order = w.target >= (await this.getWeight())
       ? [[targetServer, w.target], [sourceServer, w.source]] as const
       : [[sourceServer, w.source], [targetServer, w.target]] as const;
-    for (const [server, weight] of order) {
-      const reply = await this.command(`set server ${backend}/${server} weight ${weight}`);
-      if (reply.trim() !== '') throw new RouterError(`HAProxy refused "set server ${backend}/${server} weight ${weight}": ${reply.trim()}`);
-    }
+    const line = order.map(([server, weight]) => `set server ${backend}/${server} weight ${weight}`).join('; ');
+    const reply = await this.command(line);
+    if (reply.trim() !== '') throw new RouterError(`HAProxy refused "${line}": ${reply.trim()}`);
     const readBack = await this.getWeight();
     if (readBack !== w.target) {
       throw new ReadBackMismatch(`HAProxy backend ${backend}: set target weight ${w.target}% but read back ${readBack}%`);
@@ -50,17 +51,15 @@ export class HaproxyRouter implements TrafficRouter {
 
   async getWeight(): Promise<number> {
     const { backend, sourceServer, targetServer } = this.route;
-    const source = await this.serverWeight(backend, sourceServer);
-    const target = await this.serverWeight(backend, targetServer);
+    // Both weights in one command line, so they are read together.
+    const reply = await this.command(`get weight ${backend}/${sourceServer}; get weight ${backend}/${targetServer}`);
+    const weights = [...reply.matchAll(/^(\d+) \(initial \d+\)/gm)].map((m) => Number(m[1]));
+    if (weights.length !== 2) {
+      throw new RouterError(`HAProxy: cannot read the weights of ${backend}/${sourceServer} and ${backend}/${targetServer}: ${reply.trim() || '(empty reply)'}`);
+    }
+    const [source, target] = weights as [number, number];
     if (source + target === 0) throw new RouterError(`HAProxy backend ${backend}: both servers have weight 0, no traffic flows`);
     return Math.round((100 * target) / (source + target));
-  }
-
-  private async serverWeight(backend: string, server: string): Promise<number> {
-    const reply = await this.command(`get weight ${backend}/${server}`);
-    const m = /^(\d+) \(initial \d+\)/.exec(reply.trim());
-    if (!m) throw new RouterError(`HAProxy: cannot read the weight of ${backend}/${server}: ${reply.trim() || '(empty reply)'}`);
-    return Number(m[1]);
   }
 
   /** One command per connection: HAProxy answers and closes in non-interactive mode. */
@@ -69,10 +68,11 @@ export class HaproxyRouter implements TrafficRouter {
       const [host, port] = (this.endpoint.address ?? '').split(':');
       const sock = this.endpoint.socket ? net.createConnection(this.endpoint.socket) : net.createConnection(Number(port), host);
       let out = '';
-      sock.setTimeout(5000, () => sock.destroy(new RouterError(`HAProxy admin socket did not answer "${line}" within 5 s`)));
+      // Not reaching the admin socket says nothing about the route's configuration: retried, not final.
+      sock.setTimeout(5000, () => sock.destroy(new RouterUnavailable(`HAProxy admin socket did not answer "${line}" within 5 s`)));
       sock.on('connect', () => sock.end(`${line}\n`));
       sock.on('data', (chunk) => (out += chunk.toString('utf8')));
-      sock.on('error', (err) => reject(new RouterError(`HAProxy admin socket ${this.endpoint.socket ?? this.endpoint.address}: ${err.message}`)));
+      sock.on('error', (err) => reject(err instanceof RouterUnavailable ? err : new RouterUnavailable(`HAProxy admin socket ${this.endpoint.socket ?? this.endpoint.address}: ${err.message}`)));
       sock.on('close', () => resolve(out));
     });
   }

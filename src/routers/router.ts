@@ -12,6 +12,11 @@ export class RouterError extends Error {
   override name = 'RouterError';
 }
 
+/** The router could not be reached (its admin endpoint refused or did not answer): worth retrying. */
+export class RouterUnavailable extends Error {
+  override name = 'RouterUnavailable';
+}
+
 /** What a router read back differs from what it set: worth retrying (someone else may have written meanwhile). */
 export class ReadBackMismatch extends Error {
   override name = 'ReadBackMismatch';
