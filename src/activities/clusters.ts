@@ -61,6 +61,19 @@ export function apiStatus(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+/**
+ * The API server did not answer, or answered that it cannot serve now (429, 5xx): the call may succeed
+ * later. Anything else (a 4xx about the object, an ApplicationFailure) is an answer about the call.
+ */
+export function apiUnavailable(err: unknown): boolean {
+  const status = apiStatus(err);
+  if (status !== undefined) return status === 429 || status >= 500;
+  const code = (err as { code?: unknown })?.code;
+  // Socket errors (ECONNREFUSED, ECONNRESET, ETIMEDOUT...; not Node's ERR_* such as a bad certificate)
+  // and the client's own no-answer timeout.
+  return (typeof code === 'string' && /^E[A-Z]+$/.test(code)) || /no answer from .* within/.test((err as Error)?.message ?? '');
+}
+
 /** The API server's own message of a failed call, for people. */
 export function apiMessage(err: unknown): string {
   const body = (err as { body?: unknown })?.body;

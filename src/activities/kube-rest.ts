@@ -80,7 +80,8 @@ export class KubeRest {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       });
-      req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${path}: no answer from ${this.server} within 60 s`)));
+      // Shorter than the activities' heartbeat timeout, so a hung API server is retried, not waited out.
+      req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path}: no answer from ${this.server} within 30 s`)));
       req.on('error', reject);
       req.end(payload);
     });

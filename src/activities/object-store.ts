@@ -27,6 +27,8 @@ export class ObjectStore {
         ? { credentials: { accessKeyId: file.AWS_ACCESS_KEY_ID, secretAccessKey: file.AWS_SECRET_ACCESS_KEY } }
         : {}),
       maxAttempts: 5,
+      // Without these the SDK waits forever on a store that accepted the connection and went silent.
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
     });
   }
 

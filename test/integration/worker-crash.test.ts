@@ -10,7 +10,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import YAML from 'yaml';
 import { KubeRest } from '../../src/activities/kube-rest.js';
 import { MIGRATION_ID_LABEL } from '../../src/activities/labels.js';
 import { getProgress, startMigration } from '../../src/client.js';
@@ -20,6 +19,7 @@ import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
 import type { MigrationProgress } from '../../src/workflows/messages.js';
 import type { migrateCluster } from '../../src/workflows/migrate-cluster.js';
+import { configMapsOf, heartbeatOf, resumed, seedNamespace, slowWorkerConfig, waitUntil } from '../support/faults.js';
 import { kubeconfigFrom, repoRoot, stackEnv } from '../support/stack.js';
 
 const env = stackEnv();
@@ -31,19 +31,6 @@ let client: Client;
 let source: KubeRest;
 let target: KubeRest;
 const namespaces: string[] = [];
-
-/**
- * The stack's worker config with slow client-side rate limits, so that backup and restore last long
- * enough to be killed in the middle: 5 requests/s to the source, 40 to the target.
- */
-function slowConfig(): string {
-  const config = YAML.parse(fs.readFileSync(env.KUBEFERRY_CONFIG!, 'utf8')) as { clusters: Record<string, Record<string, unknown>> };
-  Object.assign(config.clusters.source!, { qps: 5, burst: 5 });
-  Object.assign(config.clusters.target!, { qps: 40, burst: 40 });
-  const file = path.join(dir, 'kubeferry.yaml');
-  fs.writeFileSync(file, YAML.stringify(config));
-  return file;
-}
 
 /** A worker in its own process, as in production; resolves once it polls. */
 async function startWorkerProcess(config: string): Promise<ChildProcess> {
@@ -77,52 +64,9 @@ function kill(child: ChildProcess): Promise<void> {
   });
 }
 
-interface Pending { type: string; attempt: number; heartbeat?: unknown }
-
-async function pendingActivities(handle: WorkflowHandle): Promise<Pending[]> {
-  const { raw } = await handle.describe();
-  return (raw.pendingActivities ?? []).map((a) => {
-    const data = a.heartbeatDetails?.payloads?.[0]?.data;
-    return {
-      type: a.activityType?.name ?? '',
-      attempt: a.attempt ?? 1,
-      ...(data ? { heartbeat: JSON.parse(Buffer.from(data).toString('utf8')) as unknown } : {}),
-    };
-  });
-}
-
-async function waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 async function seed(ns: string, configMaps: number): Promise<void> {
   namespaces.push(ns);
-  await source.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
-  await source.request('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, {
-    body: {
-      metadata: { name: 'web' },
-      spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'registry.example/web:1' }] } } },
-    },
-  });
-  await source.request('POST', `/api/v1/namespaces/${ns}/services`, { body: { metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } } });
-  const queue = Array.from({ length: configMaps }, (_, i) => i);
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
-      await source.request('POST', `/api/v1/namespaces/${ns}/configmaps`, { body: { metadata: { name: `cm-${i}` }, data: { index: String(i), run } } });
-    }
-  }));
-}
-
-/** ConfigMaps as name -> data, to compare a namespace across clusters. */
-async function configMaps(rest: KubeRest, ns: string): Promise<Map<string, string>> {
-  const list = await rest.get<{ items: { metadata: { name: string }; data?: Record<string, string> }[] }>(`/api/v1/namespaces/${ns}/configmaps`);
-  return new Map(list.items.filter((c) => c.metadata.name !== 'kube-root-ca.crt').map((c) => [c.metadata.name, JSON.stringify(c.data ?? {})]));
+  await seedNamespace(source, ns, configMaps, run);
 }
 
 function request(ns: string, extra: Partial<MigrationRequestInput> = {}): MigrationRequestInput {
@@ -153,18 +97,17 @@ describe('worker killed with SIGKILL mid-migration', () => {
   it('during backup and again in the middle of a restore wave: a new worker resumes; every object once, none missing', async () => {
     const ns = `${run}-bulk`;
     await seed(ns, CONFIGMAPS);
-    const config = slowConfig();
+    const config = slowWorkerConfig(env.KUBEFERRY_CONFIG!, dir);
     let worker = await startWorkerProcess(config);
     const handle = await startMigration(client, taskQueue, `${run}-bulk`, request(ns));
 
     // 1. During backup: after it has heartbeated its first finished type.
-    const inBackup = await waitUntil('a backup heartbeat', async () => (await pendingActivities(handle)).find((a) => a.type === 'backupResources' && a.heartbeat));
+    const inBackup = await heartbeatOf(handle, 'backupResources');
     await kill(worker);
     worker = await startWorkerProcess(config);
 
     // 2. In the middle of the ConfigMap wave: after the restore heartbeated a cursor into its archive.
-    const inRestore = await waitUntil('a restore cursor past the first chunk', async () =>
-      (await pendingActivities(handle)).find((a) => a.type === 'restoreWave' && ((a.heartbeat as { offset?: number } | undefined)?.offset ?? 0) > 0), 240_000);
+    const inRestore = await heartbeatOf(handle, 'restoreWave', true);
     await kill(worker);
     worker = await startWorkerProcess(config);
 
@@ -177,14 +120,11 @@ describe('worker killed with SIGKILL mid-migration', () => {
       assert.equal(o.restored, total, `every object created exactly once, none counted twice: ${JSON.stringify(o)}`);
       assert.equal(o.failed, 0);
       assert.equal(o.skipped, 0, 'nothing was in the target before');
-      assert.deepEqual(await configMaps(target, ns), await configMaps(source, ns), 'the target holds exactly the source\'s ConfigMaps');
+      assert.deepEqual(await configMapsOf(target, ns), await configMapsOf(source, ns), 'the target holds exactly the source\'s ConfigMaps');
 
       // The kills really interrupted work that was resumed, rather than landing between activities.
-      const history = await handle.fetchHistory();
-      const retried = (type: string) => history.events!.some((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1 &&
-        history.events!.find((s) => s.eventId?.toString() === e.activityTaskStartedEventAttributes!.scheduledEventId?.toString())?.activityTaskScheduledEventAttributes?.activityType?.name === type);
-      assert.ok(retried('backupResources'), `backup resumed on a second attempt (killed after ${JSON.stringify(inBackup.heartbeat)})`);
-      assert.ok(retried('restoreWave'), `restore wave resumed on a second attempt (killed at ${JSON.stringify(inRestore.heartbeat)})`);
+      assert.ok(await resumed(handle, 'backupResources'), `backup resumed on a second attempt (killed after ${JSON.stringify(inBackup.heartbeat)})`);
+      assert.ok(await resumed(handle, 'restoreWave'), `restore wave resumed on a second attempt (killed at ${JSON.stringify(inRestore.heartbeat)})`);
       const labelled = await target.get<{ items: unknown[] }>(`/api/v1/namespaces/${ns}/configmaps?labelSelector=${encodeURIComponent(`${MIGRATION_ID_LABEL}=${run}-bulk`)}`);
       assert.equal(labelled.items.length, CONFIGMAPS);
     } finally {
@@ -233,11 +173,10 @@ describe('worker killed with SIGKILL mid-migration', () => {
   it('a rollback that arrives while no worker runs is carried out by the next worker, with cleanup', async () => {
     const ns = `${run}-rb`;
     await seed(ns, 300);
-    const config = slowConfig();
+    const config = slowWorkerConfig(env.KUBEFERRY_CONFIG!, dir);
     let worker = await startWorkerProcess(config);
     const handle = await startMigration(client, taskQueue, `${run}-rb`, request(ns));
-    await waitUntil('a restore cursor', async () =>
-      (await pendingActivities(handle)).find((a) => a.type === 'restoreWave' && ((a.heartbeat as { offset?: number } | undefined)?.offset ?? 0) > 0), 240_000);
+    await heartbeatOf(handle, 'restoreWave', true);
     await kill(worker);
     // A signal needs no worker: it waits in the history.
     await handle.signal('rollback', { reason: 'worker crashed mid-restore', cleanup: true });

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { linkSelectors, servicesOfWorkloads } from '../../src/activities/backup.js';
+import { apiUnavailable } from '../../src/activities/clusters.js';
 import type { TypeResult } from '../../src/activities/collect.js';
+import { KubeApiError } from '../../src/activities/kube-rest.js';
 import { leaveOutReason } from '../../src/activities/leave-out.js';
 import { MIGRATION_ID_LABEL } from '../../src/activities/labels.js';
 import { sanitize } from '../../src/activities/sanitize/index.js';
 import { mapRef, parseNamespaceMapping } from '../../src/domain/namespace-mapping.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
+import { RouterError, RouterUnavailable } from '../../src/routers/router.js';
 
 const ctx = { migrationId: 'm-1' };
 
@@ -76,6 +79,11 @@ describe('HAProxy router', () => {
   it('refuses names that could inject a command on the admin socket', () => {
     assert.throws(() => new HaproxyRouter({ socket: '/x' }, { backend: 'web\nshutdown sessions', sourceServer: 's', targetServer: 't' }), /invalid HAProxy name/);
   });
+
+  it('an admin socket that refuses is a retryable RouterUnavailable, not a misconfigured route', async () => {
+    const router = new HaproxyRouter({ socket: '/nonexistent/kubeferry-admin.sock' }, { backend: 'web', sourceServer: 's', targetServer: 't' });
+    await assert.rejects(router.setWeight(50), (err: Error) => err instanceof RouterUnavailable && !(err instanceof RouterError) && /ENOENT/.test(err.message));
+  });
 });
 
 describe('services of a workload', () => {
@@ -131,5 +139,19 @@ describe('namespace mapping', () => {
       '3: "q" and "x" would both land in "y"',
     ]);
     assert.equal(mapRef({ a: 'b' }, 'a/web'), 'b/web');
+  });
+});
+
+describe('API server availability', () => {
+  it('tells a server that cannot answer now from an answer about the call', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:26443'), { code: 'ECONNREFUSED' });
+    assert.equal(apiUnavailable(refused), true);
+    assert.equal(apiUnavailable(new Error('GET /api: no answer from https://127.0.0.1:26443 within 30 s')), true);
+    assert.equal(apiUnavailable(new KubeApiError(503, '{}', 'GET', '/api')), true);
+    assert.equal(apiUnavailable(new KubeApiError(429, '{}', 'GET', '/api')), true);
+    assert.equal(apiUnavailable(new KubeApiError(422, '{}', 'POST', '/api/v1/namespaces/x/configmaps')), false);
+    assert.equal(apiUnavailable(new KubeApiError(409, '{}', 'POST', '/api/v1/namespaces/x/configmaps')), false);
+    assert.equal(apiUnavailable(Object.assign(new Error('bad cert'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' })), false);
+    assert.equal(apiUnavailable(new TypeError('x is undefined')), false);
   });
 });

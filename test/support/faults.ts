@@ -1,0 +1,137 @@
+// Faults injected into the local stack's real processes: a process killed and later started again with
+// exactly its command line, environment and working directory (read from /proc before it dies), or a
+// process frozen (SIGSTOP: connections hang, as behind a network partition) and thawed; and what the
+// fault tests share: a seeded namespace, its ConfigMaps for comparison, activities in flight.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import YAML from 'yaml';
+import type { KubeRest } from '../../src/activities/kube-rest.js';
+import { repoRoot } from './stack.js';
+
+const stateDir = () => process.env.KUBEFERRY_STATE ?? path.join(repoRoot, '.stack');
+
+export const PID_FILES = {
+  temporal: () => path.join(stateDir(), 'pids/temporal.pid'),
+  s3: () => path.join(stateDir(), 'pids/versitygw.pid'),
+  targetApiServer: () => path.join(stateDir(), 'kwok/clusters/kf-target/pids/kube-apiserver.pid'),
+};
+
+function pidOf(pidFile: string): number {
+  if (!fs.existsSync(pidFile)) throw new Error(`${pidFile} is missing: is the local stack up ('npm run stack:up')?`);
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+  try {
+    process.kill(pid, 0);
+  } catch {
+    throw new Error(`process ${pid} of ${pidFile} is not running: restart the local stack ('npm run stack:up')`);
+  }
+  return pid;
+}
+
+/** Kills a stack process with SIGKILL; `revive()` starts the same command again and records its pid. */
+export async function killProcess(pidFile: string): Promise<{ revive(): Promise<void> }> {
+  const pid = pidOf(pidFile);
+  const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  const env = Object.fromEntries(fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => {
+    const i = kv.indexOf('=');
+    return [kv.slice(0, i), kv.slice(i + 1)];
+  }));
+  const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+  process.kill(pid, 'SIGKILL');
+  while (fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')) await sleep(50);
+  return {
+    async revive() {
+      const log = fs.openSync(path.join(stateDir(), 'logs', `${path.basename(pidFile, '.pid')}.revived.log`), 'a');
+      const child = spawn(argv[0]!, argv.slice(1), { env, cwd, detached: true, stdio: ['ignore', log, log] });
+      child.unref();
+      fs.writeFileSync(pidFile, `${child.pid}\n`);
+    },
+  };
+}
+
+/** Freezes a stack process (it keeps its sockets but answers nothing) until `thaw()`. */
+export function freezeProcess(pidFile: string): { thaw(): void } {
+  const pid = pidOf(pidFile);
+  process.kill(pid, 'SIGSTOP');
+  return { thaw: () => process.kill(pid, 'SIGCONT') };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `probe` returns a value (errors count as not yet). */
+export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Activities in flight, with their attempt and last heartbeat (decoded). */
+export async function pendingActivities(handle: WorkflowHandle): Promise<{ type: string; attempt: number; heartbeat?: unknown }[]> {
+  const { raw } = await handle.describe();
+  return (raw.pendingActivities ?? []).map((a) => {
+    const data = a.heartbeatDetails?.payloads?.[0]?.data;
+    return {
+      type: a.activityType?.name ?? '',
+      attempt: a.attempt ?? 1,
+      ...(data ? { heartbeat: JSON.parse(Buffer.from(data).toString('utf8')) as unknown } : {}),
+    };
+  });
+}
+
+/** Waits until an activity of that type has heartbeated, optionally with a cursor past its first chunk. */
+export function heartbeatOf(handle: WorkflowHandle, type: string, pastFirstChunk = false, timeoutMs = 240_000) {
+  return waitUntil(`a ${type} heartbeat${pastFirstChunk ? ' past the first chunk' : ''}`, async () =>
+    (await pendingActivities(handle)).find((a) => a.type === type && a.heartbeat !== undefined &&
+      (!pastFirstChunk || ((a.heartbeat as { offset?: number }).offset ?? 0) > 0)), timeoutMs);
+}
+
+/** Whether the history shows an activity of that type started again after a failed or timed-out attempt. */
+export async function resumed(handle: WorkflowHandle, type: string): Promise<boolean> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const typeOf = new Map(events.filter((e) => e.activityTaskScheduledEventAttributes)
+    .map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes!.activityType?.name]));
+  return events.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1 &&
+    typeOf.get(String(e.activityTaskStartedEventAttributes!.scheduledEventId)) === type);
+}
+
+/** A namespace in the source with a Deployment `web`, its Service and `configMaps` ConfigMaps. */
+export async function seedNamespace(source: KubeRest, ns: string, configMaps: number, run: string): Promise<void> {
+  await source.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
+  await source.request('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, {
+    body: {
+      metadata: { name: 'web' },
+      spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'registry.example/web:1' }] } } },
+    },
+  });
+  await source.request('POST', `/api/v1/namespaces/${ns}/services`, { body: { metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } } });
+  const queue = Array.from({ length: configMaps }, (_, i) => i);
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+      await source.request('POST', `/api/v1/namespaces/${ns}/configmaps`, { body: { metadata: { name: `cm-${i}` }, data: { index: String(i), run } } });
+    }
+  }));
+}
+
+/** A namespace's ConfigMaps as name -> data, to compare it across clusters. */
+export async function configMapsOf(rest: KubeRest, ns: string): Promise<Map<string, string>> {
+  const list = await rest.get<{ items: { metadata: { name: string }; data?: Record<string, string> }[] }>(`/api/v1/namespaces/${ns}/configmaps`);
+  return new Map(list.items.filter((c) => c.metadata.name !== 'kube-root-ca.crt').map((c) => [c.metadata.name, JSON.stringify(c.data ?? {})]));
+}
+
+/**
+ * The stack's worker config with slow client-side rate limits, so that backup and restore last long
+ * enough to be interrupted in the middle: 5 requests/s to the source, 40 to the target.
+ */
+export function slowWorkerConfig(stackConfig: string, dir: string): string {
+  const config = YAML.parse(fs.readFileSync(stackConfig, 'utf8')) as { clusters: Record<string, Record<string, unknown>> };
+  Object.assign(config.clusters.source!, { qps: 5, burst: 5 });
+  Object.assign(config.clusters.target!, { qps: 40, burst: 40 });
+  const file = path.join(dir, 'kubeferry-slow.yaml');
+  fs.writeFileSync(file, YAML.stringify(config));
+  return file;
+}
