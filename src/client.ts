@@ -2,6 +2,8 @@
 // `kubeferry` command line (src/cli/) is built on it.
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { clientDataConverter } from './codec/data-converter.js';
+import type { PayloadEncryptionSettings } from './config/worker-config.js';
 import { formatDuration } from './domain/duration.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequestInput } from './domain/request.js';
 import { approveUpdate, pauseUpdate, progressQuery, resumeUpdate, rollbackUpdate, type ApproveOptions, type MigrationProgress, type RollbackOptions } from './workflows/messages.js';
@@ -16,12 +18,20 @@ export interface KubeferryClientOptions {
   address?: string;
   namespace?: string;
   taskQueue?: string;
+  /**
+   * Payload encryption, as the worker has it (the same key file): inputs are encrypted and results
+   * decrypted here. Default: KUBEFERRY_PAYLOAD_KEY_FILE (and KUBEFERRY_PAYLOAD_KEY_ID) when set, else off.
+   */
+  payloadEncryption?: PayloadEncryptionSettings;
 }
 
 export async function connect(options: KubeferryClientOptions = {}): Promise<{ client: Client; taskQueue: string }> {
+  const keyFile = process.env.KUBEFERRY_PAYLOAD_KEY_FILE || undefined;
+  const keyId = process.env.KUBEFERRY_PAYLOAD_KEY_ID || undefined;
+  const dataConverter = clientDataConverter(options.payloadEncryption ?? (keyFile ? { keyFile, ...(keyId ? { keyId } : {}) } : undefined));
   const connection = await Connection.connect({ address: options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
   return {
-    client: new Client({ connection, namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default' }),
+    client: new Client({ connection, namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default', ...(dataConverter ? { dataConverter } : {}) }),
     taskQueue: options.taskQueue ?? process.env.KUBEFERRY_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
   };
 }

@@ -3,17 +3,22 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, depsFromConfig } from './activities/index.js';
+import { workerDataConverter } from './codec/data-converter.js';
 import { loadWorkerConfig, type WorkerConfig } from './config/worker-config.js';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
 export async function createWorker(config: WorkerConfig, connection?: NativeConnection): Promise<Worker> {
+  // Read before connecting, so that a missing or malformed payload key file is the error reported.
+  const dataConverter = workerDataConverter(config.payloadEncryption);
   return Worker.create({
     connection: connection ?? (await NativeConnection.connect({ address: config.temporal.address })),
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath,
     activities: createActivities(depsFromConfig(config)),
+    // Payload encryption (config payloadEncryption): off by default.
+    ...(dataConverter ? { dataConverter } : {}),
     shutdownGraceTime: '10s',
   });
 }
@@ -21,7 +26,8 @@ export async function createWorker(config: WorkerConfig, connection?: NativeConn
 async function main() {
   const config = loadWorkerConfig();
   const worker = await createWorker(config);
-  console.log(`kubeferry worker: task queue "${config.temporal.taskQueue}" on ${config.temporal.address}; clusters: ${Object.keys(config.clusters).join(', ')}`);
+  const encryption = config.payloadEncryption ? `; payloads encrypted (keys in ${config.payloadEncryption.keyFile})` : '';
+  console.log(`kubeferry worker: task queue "${config.temporal.taskQueue}" on ${config.temporal.address}; clusters: ${Object.keys(config.clusters).join(', ')}${encryption}`);
   await worker.run();
 }
 

@@ -11,6 +11,7 @@ import {
   approveStep, describeBackup, getMigration, listBackups, listMigrations, pauseMigration, resumeMigration, rollbackMigration,
   startMigration, watchMigration,
 } from '../client.js';
+import { clientDataConverter } from '../codec/data-converter.js';
 import { loadCliConfig, type CliConfig } from '../config/cli-config.js';
 import { toDot, toMermaid } from '../domain/plan-graph.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest } from '../domain/request.js';
@@ -51,12 +52,14 @@ function context(cmd: Command): Context {
     async client() {
       if (client) return client;
       const { address, namespace } = config.temporal;
+      // Payload encryption (payloadEncryption in the config, or KUBEFERRY_PAYLOAD_KEY_FILE): the key is read first.
+      const dataConverter = clientDataConverter(config.payloadEncryption);
       const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((err: unknown) => {
         throw new CliError(`cannot reach Temporal at ${address} (${err instanceof Error ? err.message : String(err)}); ` +
           `set --address, TEMPORAL_ADDRESS or temporal.address in the config file, or start the local stack with 'npm run stack:up'`, EXIT.unreachable);
       });
       connections.push(connection);
-      client = new Client({ connection, namespace });
+      client = new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
       return client;
     },
     print(value, table) {

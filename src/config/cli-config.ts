@@ -1,12 +1,14 @@
 // What the command line reads from the kubeferry config file: where Temporal is, the names of the
 // clusters, the default bucket and prefix, named routes and request defaults. The same YAML file also
 // holds what only the worker reads (kubeconfig paths and contexts, S3 credentials files, router admin
-// sockets); the CLI never opens those files, so credentials are only ever read on the worker side.
+// sockets); the CLI never opens those files, so credentials are only ever read on the worker side. The one
+// key it may read is the payload encryption key (payloadEncryption), which it needs to write inputs and read
+// results when the worker encrypts payloads.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { ConfigError } from './worker-config.js';
+import { ConfigError, readPayloadEncryption, type PayloadEncryptionSettings } from './worker-config.js';
 
 export interface CliConfig {
   /** The file read, if any. */
@@ -20,6 +22,8 @@ export interface CliConfig {
   routes: Record<string, Record<string, unknown>>;
   /** Request fields used when neither the request file nor a flag sets them. */
   defaults: Record<string, unknown>;
+  /** Payload encryption, with the worker's key file; off when absent. */
+  payloadEncryption?: PayloadEncryptionSettings;
 }
 
 export interface CliConfigOverrides {
@@ -91,8 +95,11 @@ export function loadCliConfig(overrides: CliConfigOverrides = {}, env: NodeJS.Pr
     },
     routes: Object.fromEntries(Object.entries(routes).map(([name, r]) => [name, { name, ...(r as Record<string, unknown>) }])),
     defaults: section('defaults'),
+    ...withPayloadEncryption(readPayloadEncryption(raw.payloadEncryption, file ? path.dirname(file) : process.cwd(), env, file)),
   };
 }
+
+const withPayloadEncryption = (settings: PayloadEncryptionSettings | undefined) => (settings ? { payloadEncryption: settings } : {});
 
 const withValue = <K extends string>(key: K, value: string | undefined) => (value === undefined ? {} : { [key]: value } as Record<K, string>);
 

@@ -28,11 +28,49 @@ export interface WorkerConfig {
   routers: { haproxy?: { adminSocket?: string; adminAddress?: string } };
   /** Key file for client-side encryption of Secret archives (64 hex characters). */
   backupEncryption?: { keyFile: string };
+  /** Encryption of every Temporal payload with a codec (src/codec/); off when absent. */
+  payloadEncryption?: PayloadEncryptionSettings;
   temporal: { address: string; namespace: string; taskQueue: string };
+}
+
+/**
+ * `payloadEncryption` in the config file: a key file of its own (never the backup key) and the id of
+ * the key that encrypts (the file's last key when omitted). Read by the worker, the CLI and the codec
+ * server; see src/codec/keys.ts for the file's format.
+ */
+export interface PayloadEncryptionSettings {
+  keyFile: string;
+  keyId?: string;
 }
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+/**
+ * The `payloadEncryption` section, with KUBEFERRY_PAYLOAD_KEY_FILE (turns it on, or points it at another
+ * file) and KUBEFERRY_PAYLOAD_KEY_ID over it. A relative keyFile in the file is resolved against the
+ * file's folder, one in the environment against the working directory. Undefined means off.
+ */
+export function readPayloadEncryption(section: unknown, dir: string, env: NodeJS.ProcessEnv, file: string | undefined): PayloadEncryptionSettings | undefined {
+  const where = file ?? 'the config';
+  if (section !== undefined && section !== null && (typeof section !== 'object' || Array.isArray(section))) {
+    throw new ConfigError(`${where}: 'payloadEncryption' must be a mapping with keyFile (and optionally keyId)`);
+  }
+  const raw = (section ?? {}) as Record<string, unknown>;
+  for (const name of ['keyFile', 'keyId']) {
+    if (raw[name] !== undefined && (typeof raw[name] !== 'string' || raw[name] === '')) throw new ConfigError(`${where}: payloadEncryption.${name} must be a non-empty string`);
+  }
+  const fromEnv = env.KUBEFERRY_PAYLOAD_KEY_FILE || undefined;
+  const keyFile = fromEnv ? path.resolve(fromEnv) : typeof raw.keyFile === 'string' ? path.resolve(dir, raw.keyFile) : undefined;
+  const keyId = (env.KUBEFERRY_PAYLOAD_KEY_ID || undefined) ?? (raw.keyId as string | undefined);
+  if (!keyFile) {
+    if (keyId !== undefined || (section !== undefined && section !== null)) {
+      throw new ConfigError(`${where}: payload encryption needs a key file: set payloadEncryption.keyFile or KUBEFERRY_PAYLOAD_KEY_FILE`);
+    }
+    return undefined;
+  }
+  return keyId === undefined ? { keyFile } : { keyFile, keyId };
 }
 
 /** Reads the worker config from KUBEFERRY_CONFIG (or the local stack's), with environment overrides. */
@@ -54,6 +92,10 @@ export function loadWorkerConfig(file = defaultConfigPath()): WorkerConfig {
   }
   if (Object.keys(clusters).length === 0) throw new ConfigError(`${file}: no clusters configured under 'clusters:'`);
   const storage = raw.storage ?? {};
+  const payloadEncryption = readPayloadEncryption(raw.payloadEncryption, dir, process.env, file);
+  if (payloadEncryption && raw.backupEncryption?.keyFile && payloadEncryption.keyFile === path.resolve(dir, raw.backupEncryption.keyFile)) {
+    throw new ConfigError(`${file}: payloadEncryption.keyFile is the backup key file; give payloads a key file of their own ('npx tsx src/codec/keys.ts add <file>')`);
+  }
   return {
     clusters,
     storage: {
@@ -64,6 +106,7 @@ export function loadWorkerConfig(file = defaultConfigPath()): WorkerConfig {
     },
     routers: raw.routers ?? {},
     ...(raw.backupEncryption?.keyFile ? { backupEncryption: { keyFile: path.resolve(dir, raw.backupEncryption.keyFile) } } : {}),
+    ...withPayloadEncryption(payloadEncryption),
     temporal: {
       address: process.env.TEMPORAL_ADDRESS ?? raw.temporal?.address ?? '127.0.0.1:7233',
       namespace: process.env.TEMPORAL_NAMESPACE ?? raw.temporal?.namespace ?? 'default',
@@ -71,6 +114,8 @@ export function loadWorkerConfig(file = defaultConfigPath()): WorkerConfig {
     },
   };
 }
+
+const withPayloadEncryption = (settings: PayloadEncryptionSettings | undefined) => (settings ? { payloadEncryption: settings } : {});
 
 export function defaultConfigPath(): string {
   if (process.env.KUBEFERRY_CONFIG) return process.env.KUBEFERRY_CONFIG;
