@@ -9,6 +9,7 @@ import {
   FORMAT_VERSION,
   ENCRYPTED_TYPES,
   archiveKey,
+  backupRoot,
   backupsRoot,
   encodeArchive,
   indexKey,
@@ -94,9 +95,9 @@ export async function backupResources(
   const startedAt = new Date().toISOString();
   const existing = await store.get(bucket, manifestKey(prefix, input.backupId));
   if (existing) {
-    const manifest = JSON.parse(existing.toString('utf8')) as BackupManifest;
+    const manifest = parseManifest(existing);
     // Finished by an earlier attempt of this same migration (the worker died before reporting it).
-    if (manifest.migrationId === input.migrationId) return summarize(manifest);
+    if (manifest?.migrationId === input.migrationId) return summarize(manifest);
     throw ApplicationFailure.nonRetryable(
       `backup "${input.backupId}" already exists in s3://${bucket}/${prefix}; backups are never overwritten. Choose another backupId.`,
       'BackupExists',
@@ -115,6 +116,11 @@ export async function backupResources(
       heartbeat(cursor);
     },
     page: () => heartbeat(cursor),
+  }).catch(async (err: unknown) => {
+    // No attempt follows a non-retryable failure, so what this one wrote would stay as an unfinished backup.
+    // Best effort: the failure that stops the backup is what the operator must see, not a cleanup error.
+    if (err instanceof ApplicationFailure && err.nonRetryable) await removeUnfinished(store, bucket, prefix, input.backupId).catch(() => undefined);
+    throw err;
   });
   const nodes = linkSelectors(kept);
   const plan = planObjectWaves(nodes);
@@ -155,6 +161,20 @@ export async function backupResources(
     throw ApplicationFailure.nonRetryable(`backup "${input.backupId}" was written by someone else meanwhile; not overwritten`, 'BackupExists');
   }
   return summarize(manifest);
+}
+
+function parseManifest(data: Buffer): BackupManifest | undefined {
+  try {
+    return JSON.parse(data.toString('utf8')) as BackupManifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Deletes the parts and indexes of a backup that will never get its manifest (a finished one is left alone). */
+async function removeUnfinished(store: ObjectStore, bucket: string, prefix: string, backupId: string): Promise<void> {
+  if (await store.exists(bucket, manifestKey(prefix, backupId))) return;
+  for (const key of await store.list(bucket, `${backupRoot(prefix, backupId)}/`)) await store.delete(bucket, key);
 }
 
 async function readIndex(store: ObjectStore, bucket: string, prefix: string, backupId: string, type: string) {
@@ -214,6 +234,9 @@ export async function readManifest(store: ObjectStore, input: DescribeBackupInpu
   } catch {
     throw ApplicationFailure.nonRetryable(`the manifest of backup "${input.backupId}" (s3://${bucket}/${key}) is not valid JSON`, 'CorruptBackup');
   }
+  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
+    throw ApplicationFailure.nonRetryable(`the manifest of backup "${input.backupId}" (s3://${bucket}/${key}) is not a JSON object`, 'CorruptBackup');
+  }
   if (manifest.formatVersion !== FORMAT_VERSION) {
     throw ApplicationFailure.nonRetryable(
       `backup "${input.backupId}" has format version ${manifest.formatVersion}; this worker reads version ${FORMAT_VERSION}. ` +
@@ -221,9 +244,28 @@ export async function readManifest(store: ObjectStore, input: DescribeBackupInpu
       'UnsupportedBackupVersion',
     );
   }
+  const lacking = manifestProblems(manifest);
+  if (lacking.length) {
+    throw ApplicationFailure.nonRetryable(
+      `the manifest of backup "${input.backupId}" (s3://${bucket}/${key}) is damaged: ${lacking.join(', ')}`,
+      'CorruptBackup',
+    );
+  }
   if (manifestCache.size > 100) manifestCache.clear();
   manifestCache.set(`${bucket}/${key}`, manifest);
   return manifest;
+}
+
+/** The fields a restore reads, missing or of the wrong shape (a manifest edited by hand, or cut short). */
+export function manifestProblems(m: BackupManifest): string[] {
+  const record = m as unknown as Record<string, unknown>;
+  const lists = ['namespaces', 'types', 'kinds', 'archives', 'workloads', 'leftOut'].filter((f) => !Array.isArray(record[f]));
+  const plan = m.plan as Partial<BackupManifest['plan']> | undefined;
+  return [
+    ...lists.map((f) => `${f} is not a list`),
+    ...(typeof plan?.key === 'string' && typeof plan.sha256 === 'string' && Array.isArray(plan.waves) ? [] : ['plan lacks its key, sha256 or waves']),
+    ...(m.workloadServices && typeof m.workloadServices === 'object' ? [] : ['workloadServices is missing']),
+  ];
 }
 
 export function summarize(manifest: BackupManifest): BackupSummary {

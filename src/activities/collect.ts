@@ -92,7 +92,7 @@ export async function scanSource(source: Cluster, input: SelectionInput): Promis
     throw ApplicationFailure.nonRetryable(
       `no namespace of cluster "${input.source}" matches namespaces.include ${JSON.stringify(input.namespaces.include)}` +
         (input.namespaces.exclude.length ? ` minus exclude ${JSON.stringify(input.namespaces.exclude)}` : '') +
-        `; the cluster has: ${namespaceList.join(', ')}`,
+        `; the cluster has: ${namespaceList.slice(0, 30).join(', ')}${namespaceList.length > 30 ? ` and ${namespaceList.length - 30} more` : ''}`,
       'InvalidRequest',
     );
   }
@@ -341,5 +341,28 @@ export async function collectSelection<T>(
     }
     for (const { type, objs } of byType.values()) await collectObjects(type, objs);
   }
-  return results.filter((r) => r.type.count > 0 || r.leftOut.length > 0);
+  const kept = results.filter((r) => r.type.count > 0 || r.leftOut.length > 0);
+  if (!kept.some((r) => r.type.name !== 'namespaces' && r.type.count > 0)) throw nothingSelected(source.name, scan, filters, kept);
+  return kept;
+}
+
+/**
+ * A selection of nothing but the Namespaces themselves is a mistake in the request (a label selector or
+ * type filter that matches nothing), not a migration: it would only create empty namespaces in the target.
+ */
+function nothingSelected(
+  cluster: string,
+  scan: Pick<SourceScan, 'namespaces'>,
+  filters: Pick<SelectionInput, 'labelSelector'>,
+  results: readonly TypeResult<unknown>[],
+): ApplicationFailure {
+  const leftOut = results.flatMap((r) => r.leftOut);
+  const skipped = leftOut.reduce((n, g) => n + g.count, 0);
+  return ApplicationFailure.nonRetryable(
+    `nothing selected: namespace(s) ${scan.namespaces.join(', ')} of cluster "${cluster}" hold no object of the selected types` +
+      (filters.labelSelector ? ` matching labelSelector "${filters.labelSelector}"` : '') +
+      (skipped ? ` (${skipped} left out on purpose: ${[...new Set(leftOut.map((g) => g.reason))].slice(0, 3).join('; ')})` : '') +
+      '; a migration would only create empty namespaces. Check namespaces, resources and labelSelector.',
+    'InvalidRequest',
+  );
 }

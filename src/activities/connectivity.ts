@@ -4,7 +4,12 @@ import { AuthorizationV1Api, VersionApi } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ConnectivityInput, ConnectivityReport } from './contract.js';
 import { apiMessage, type Cluster, type ClusterRegistry } from './clusters.js';
+import type { WorkerConfig } from '../config/worker-config.js';
+import type { RouteSpec } from '../domain/request.js';
+import { RouterError } from '../routers/router.js';
+import { KubeApiError } from './kube-rest.js';
 import type { ObjectStore } from './object-store.js';
+import { routerFor } from './traffic.js';
 
 async function reach(cluster: Cluster, role: string): Promise<string> {
   try {
@@ -39,7 +44,31 @@ const SOURCE_NEEDS = ['namespaces', 'configmaps', 'secrets', 'serviceaccounts', 
 const TARGET_NEEDS = ['namespaces', 'configmaps', 'secrets', 'serviceaccounts', 'services'].map((r) => ['create', '', r] as [string, string, string])
   .concat([['create', 'apps', 'deployments'], ['get', 'apps', 'deployments'], ['list', 'discovery.k8s.io', 'endpointslices']]);
 
-export async function checkConnectivity(clusters: ClusterRegistry, store: ObjectStore, input: ConnectivityInput): Promise<ConnectivityReport> {
+/**
+ * Each route's router is asked for its current weight: a backend, HTTPRoute or canary Ingress that does not
+ * exist, or a route cluster the worker does not know, fails here rather than after the restore.
+ */
+async function checkRoutes(routers: WorkerConfig['routers'], clusters: ClusterRegistry, routes: readonly RouteSpec[]): Promise<void> {
+  const problems: string[] = [];
+  for (const route of routes) {
+    try {
+      await routerFor(routers, clusters, route).getWeight();
+    } catch (err) {
+      if (err instanceof RouterError) problems.push(`route "${route.name}": ${err.message}`);
+      else if (err instanceof KubeApiError && err.code === 403) {
+        throw ApplicationFailure.nonRetryable(`route "${route.name}": the worker's credentials may not read its router object: ${err.message}`, 'AccessDenied');
+      } else throw err;
+    }
+  }
+  if (problems.length) throw ApplicationFailure.nonRetryable(problems.join('; '), 'RouterMisconfigured');
+}
+
+export async function checkConnectivity(
+  clusters: ClusterRegistry,
+  store: ObjectStore,
+  input: ConnectivityInput,
+  routers: WorkerConfig['routers'] = {},
+): Promise<ConnectivityReport> {
   const report: ConnectivityReport = { storage: { bucket: input.storage.bucket, roundTripMs: 0 } };
   if (input.needs.source) {
     const source = clusters.get(input.source);
@@ -51,6 +80,7 @@ export async function checkConnectivity(clusters: ClusterRegistry, store: Object
     report.target = { version: await reach(target, 'target') };
     await assertAllowed(target, 'target', TARGET_NEEDS);
   }
+  if (input.routes?.length) await checkRoutes(routers, clusters, input.routes);
   if (!input.needs.storage) return report;
   const started = Date.now();
   const key = `${input.storage.prefix.replace(/\/+$/, '')}/.kubeferry-probe-${process.pid}-${started}`;

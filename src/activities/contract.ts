@@ -17,6 +17,11 @@ export interface ConnectivityInput {
   storage: StorageRef;
   /** Whether the source must be readable (backup) and the target writable (restore). */
   needs: { source: boolean; target: boolean; storage: boolean };
+  /**
+   * The routes that will move traffic: each router is asked for its current weight, so that a missing
+   * backend, HTTPRoute or canary Ingress, or an unknown route cluster, fails before anything is written.
+   */
+  routes?: RouteSpec[];
 }
 
 export interface ConnectivityReport {
@@ -126,6 +131,8 @@ export interface PreflightInput {
   /** Also look up every object in the target (existingObjects: fail). */
   findConflicts: boolean;
   namespaceMapping: NamespaceMapping;
+  /** The routes' workloads must be workloads of the backup; checked before anything is written. */
+  routes?: Pick<RouteSpec, 'name' | 'workloads'>[];
 }
 
 export interface PreflightReport {

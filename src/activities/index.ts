@@ -32,7 +32,7 @@ export function depsFromConfig(config: WorkerConfig): ActivityDeps {
 
 export function createActivities({ clusters, store, routers, encryptionKey }: ActivityDeps): MigrationActivities {
   return {
-    checkConnectivity: (input) => checkConnectivity(clusters, store, input),
+    checkConnectivity: (input) => checkConnectivity(clusters, store, input, routers),
     backupResources: (input) => backupResources(clusters, store, encryptionKey, input),
     describeBackup: async (input) => summarize(await readManifest(store, input)),
     listBackups: (input) => listBackups(store, input),

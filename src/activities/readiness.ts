@@ -8,7 +8,7 @@ import { mapNamespace } from '../domain/namespace-mapping.js';
 import type { ReadinessCount } from '../domain/progress.js';
 import type { ReadinessInput, ReadinessReport } from './contract.js';
 import { readManifest } from './backup.js';
-import type { RawObject, WorkloadEntry } from './backup-format.js';
+import type { BackupManifest, RawObject, WorkloadEntry } from './backup-format.js';
 import { apiStatus, type Cluster, type ClusterRegistry } from './clusters.js';
 import { resourcePath } from './kube-rest.js';
 import type { ObjectStore } from './object-store.js';
@@ -96,13 +96,11 @@ const kindMatches = (w: WorkloadEntry, kind: string) => {
   return idKind === k || idKind.split('.')[0] === k || w.type === k || w.type.split('.')[0] === k || w.type.split('.')[0] === `${k}s`;
 };
 
-export async function checkReadiness(clusters: ClusterRegistry, store: ObjectStore, input: ReadinessInput): Promise<ReadinessReport> {
-  const manifest = await readManifest(store, input);
-  const target = clusters.get(input.target);
-  const types = new Map(manifest.types.map((t) => [t.name, t]));
+/** Each route's workloads in the backup; a non-retryable failure naming those the backup does not hold. */
+export function routeWorkloadsOf(manifest: BackupManifest, routes: ReadinessInput['routes']): Map<string, WorkloadEntry[]> {
   const routeWorkloads = new Map<string, WorkloadEntry[]>();
   const unknown: string[] = [];
-  for (const route of input.routes) {
+  for (const route of routes) {
     routeWorkloads.set(route.name, route.workloads.flatMap((ref) => {
       const w = findWorkload(manifest.workloads, ref);
       if (!w) unknown.push(`route "${route.name}": ${ref}`);
@@ -111,11 +109,19 @@ export async function checkReadiness(clusters: ClusterRegistry, store: ObjectSto
   }
   if (unknown.length) {
     throw ApplicationFailure.nonRetryable(
-      `routes name workloads that backup "${input.backupId}" does not hold (or holds twice under that name; write "kind/namespace/name"): ` +
-        `${unknown.join(', ')}. Its workloads: ${manifest.workloads.slice(0, 20).map((w) => `${w.namespace}/${w.name}`).join(', ')}`,
+      `routes name workloads that backup "${manifest.backupId}" does not hold (or holds twice under that name; write "kind/namespace/name"): ` +
+        `${unknown.join(', ')}. Its workloads: ${manifest.workloads.slice(0, 20).map((w) => `${w.namespace}/${w.name}`).join(', ') || '(none)'}`,
       'InvalidRequest',
     );
   }
+  return routeWorkloads;
+}
+
+export async function checkReadiness(clusters: ClusterRegistry, store: ObjectStore, input: ReadinessInput): Promise<ReadinessReport> {
+  const manifest = await readManifest(store, input);
+  const target = clusters.get(input.target);
+  const types = new Map(manifest.types.map((t) => [t.name, t]));
+  const routeWorkloads = routeWorkloadsOf(manifest, input.routes);
   const ready = new Map<string, boolean>();
   const replicas = new Map<string, { ready: number; total: number }>();
   await Promise.all(

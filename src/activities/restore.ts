@@ -9,12 +9,13 @@ import { decodeArchive, type ArchiveEntry, type BackupManifest, type RawObject, 
 import { mapNamespace, type NamespaceMapping } from '../domain/namespace-mapping.js';
 import { objectId } from '../domain/references.js';
 import { readManifest } from './backup.js';
-import { apiMessage, apiStatus, type Cluster, type ClusterRegistry } from './clusters.js';
+import { apiMessage, apiStatus, apiUnavailable, type Cluster, type ClusterRegistry } from './clusters.js';
 import { sha256, type ObjectStore } from './object-store.js';
 import { sanitize, type SanitizeContext } from './sanitize/index.js';
 import { applyOver, differsInTarget } from './conflicts.js';
 import { discover, gvkKey } from './discovery.js';
 import { resourcePath, type ResourcePath } from './kube-rest.js';
+import { routeWorkloadsOf } from './readiness.js';
 import { MIGRATION_ID_LABEL, PRE_EXISTING_ANNOTATION } from './labels.js';
 
 const CONCURRENCY = 16;
@@ -161,6 +162,9 @@ async function restoreOne(target: Cluster, type: TypeEntry, desired: RawObject, 
       }
     }
   } catch (err) {
+    // The target not answering is not this object's fault: the wave fails and Temporal retries it from
+    // its cursor, instead of recording the object as failed and going on without it.
+    if (apiUnavailable(err)) throw err;
     // One object's failure is recorded and reported; it does not stop the others.
     result.failed += 1;
     if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push(`${where}: ${apiMessage(err)}`);
@@ -209,7 +213,17 @@ async function loadArchive(
       'CorruptBackup',
     );
   }
-  return decodeArchive(archive.encryption ? decryptArchive(data, archive.key, encryptionKey) : data);
+  const plain = archive.encryption ? decryptArchive(data, `s3://${bucket}/${archive.key}`, backupId, encryptionKey) : data;
+  try {
+    return decodeArchive(plain);
+  } catch (err) {
+    // The bytes are what the manifest recorded, so they were written this way: reading again will not help.
+    throw ApplicationFailure.nonRetryable(
+      `archive s3://${bucket}/${archive.key} of backup "${backupId}" is corrupted: its checksum matches the manifest, but it is not ` +
+        `gzip-compressed JSON lines (${(err as Error).message}); nothing of it was restored`,
+      'CorruptBackup',
+    );
+  }
 }
 
 const planCache = new Map<string, StoredPlan>();
@@ -231,14 +245,18 @@ export async function readPlan(store: ObjectStore, bucket: string, manifest: Bac
   return plan;
 }
 
-function decryptArchive(data: Buffer, key: string, encryptionKey: ArchiveKey | undefined): Buffer {
+function decryptArchive(data: Buffer, where: string, backupId: string, encryptionKey: ArchiveKey | undefined): Buffer {
   if (!encryptionKey) {
-    throw ApplicationFailure.nonRetryable(`archive ${key} is encrypted, but this worker has no backup encryption key (backupEncryption.keyFile)`, 'EncryptionKeyMissing');
+    throw ApplicationFailure.nonRetryable(`archive ${where} is encrypted, but this worker has no backup encryption key (backupEncryption.keyFile)`, 'EncryptionKeyMissing');
   }
   try {
     return decrypt(data, encryptionKey);
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`archive ${key} cannot be decrypted: ${(err as Error).message}`, 'CorruptBackup');
+    // Node's own words for a GCM tag that does not verify say nothing to an operator.
+    const why = /unable to authenticate data/.test((err as Error).message)
+      ? 'its authentication tag does not match (the archive was changed after it was written)'
+      : (err as Error).message;
+    throw ApplicationFailure.nonRetryable(`archive ${where} of backup "${backupId}" cannot be decrypted: ${why}`, 'CorruptBackup');
   }
 }
 
@@ -257,15 +275,16 @@ export async function forEachConcurrently<T>(items: readonly T[], fn: (item: T, 
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
-/** Retries what the API server asks to be retried (429, 5xx, no answer) with backoff; anything else is final. */
-export async function withApiRetry<T>(call: () => Promise<T>, attempts = 6): Promise<T> {
+/**
+ * Retries a call while the API server is unavailable (no answer, 429, 5xx) with backoff, up to ~25 s in
+ * all (within the activities' heartbeat timeout); any other answer is final.
+ */
+export async function withApiRetry<T>(call: () => Promise<T>, attempts = 10): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
     } catch (err) {
-      const status = apiStatus(err);
-      const retriable = status === 429 || (status !== undefined && status >= 500) || status === undefined;
-      if (!retriable || attempt >= attempts) throw err;
+      if (!apiUnavailable(err) || attempt >= attempts) throw err;
       await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
     }
   }
@@ -283,6 +302,7 @@ export async function preflightRestore(
   input: PreflightInput,
 ): Promise<PreflightReport> {
   const manifest = await readManifest(store, input);
+  if (input.routes) routeWorkloadsOf(manifest, input.routes);
   const plan = await readPlan(store, input.storage.bucket, manifest);
   const target = clusters.get(input.target);
   const missing = notServed(manifest.types, (await discover(target.rest)).served, plan.waves.flat());
@@ -295,22 +315,63 @@ export async function preflightRestore(
   }
   const types = new Map(manifest.types.map((t) => [t.name, t]));
   const report: PreflightReport = { objects: 0, conflicts: 0, examples: [] };
+  const tooLarge: string[] = [];
+  let tooLargeCount = 0;
   for (const archive of manifest.archives) {
     const objects = await loadArchive(store, input.storage.bucket, input.backupId, archive, encryptionKey);
     report.objects += objects.length;
     heartbeat({ archive: archive.type });
-    if (!input.findConflicts) continue;
     const type = types.get(archive.type)!;
-    await forEachConcurrently(objects, async (obj) => {
-      // Where the object would land, after the same sanitizing (namespace mapping) as the restore.
-      const landing = sanitizeRaw(obj, { migrationId: '', namespaceMapping: input.namespaceMapping });
+    const landings = objects.map((obj) => sanitizeRaw(obj, { migrationId: '', namespaceMapping: input.namespaceMapping }));
+    landings.forEach((landing, i) => {
+      const problem = sizeProblem(landing);
+      if (!problem) return;
+      tooLargeCount += 1;
+      // Named as in the source, where it has to be made smaller.
+      if (tooLarge.length < MAX_REPORTED_ERRORS) tooLarge.push(`${describe(objects[i]!)} (${problem})`);
+    });
+    if (!input.findConflicts) continue;
+    // Where each object would land, after the same sanitizing (namespace mapping) as the restore.
+    await forEachConcurrently(landings, async (landing) => {
       if (await existsIn(target, type, landing)) {
         report.conflicts += 1;
         if (report.examples.length < MAX_REPORTED_ERRORS) report.examples.push(describe(landing));
       }
     });
   }
+  if (tooLargeCount) {
+    throw ApplicationFailure.nonRetryable(
+      `${tooLargeCount} object(s) of backup "${input.backupId}" are larger than a Kubernetes API server accepts, so the target would refuse ` +
+        `them; nothing was written. Make them smaller in the source, or leave them out (labelSelector, resources.exclude): ${tooLarge.join('; ')}`,
+      'ObjectTooLarge',
+    );
+  }
   return report;
+}
+
+const MIB = 1024 * 1024;
+/** kube-apiserver refuses a request body above 3 MiB ("413 Request entity too large: limit is 3145728"). */
+const MAX_REQUEST_BYTES = 3 * MIB;
+/** ConfigMaps and Secrets hold at most 1 MiB of data, keys included (Kubernetes validation, "Too long"). */
+const MAX_DATA_BYTES = MIB;
+
+const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
+
+/** Why the API server would refuse an object for its size alone, or undefined. */
+export function sizeProblem(o: RawObject): string | undefined {
+  const body = Buffer.byteLength(JSON.stringify(o));
+  if (body > MAX_REQUEST_BYTES) return `${mib(body)} of JSON; the API server takes at most ${mib(MAX_REQUEST_BYTES)} per request`;
+  if ((o.kind === 'ConfigMap' || o.kind === 'Secret') && (o.apiVersion ?? 'v1') === 'v1') {
+    const sum = (map: unknown, decode: (v: string) => number) =>
+      Object.entries((map ?? {}) as Record<string, string>).reduce((n, [k, v]) => n + Buffer.byteLength(k) + decode(String(v)), 0);
+    const text = (v: string) => Buffer.byteLength(v);
+    const base64 = (v: string) => Buffer.from(v, 'base64').length;
+    const data = o.kind === 'ConfigMap'
+      ? sum(o.data, text) + sum(o.binaryData, base64)
+      : sum(o.data, base64) + sum(o.stringData, text);
+    if (data > MAX_DATA_BYTES) return `${mib(data)} of data; a ${o.kind} holds at most ${mib(MAX_DATA_BYTES)}`;
+  }
+  return undefined;
 }
 
 /** Types that the target serves neither itself nor through a CRD among `ids`, described for people. */

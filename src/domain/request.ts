@@ -90,9 +90,11 @@ export const routeSchema = z.discriminatedUnion('router', [haproxyRoute, gateway
 });
 
 /** A weight step: the percent to the target, and whether an operator must approve it first. */
+const weight = z.number().int('a weight is a whole percent').min(1, 'a weight is at least 1 (percent to the target)')
+  .max(100, 'a weight is at most 100 (percent to the target)');
 const stepSchema = z.union([
-  z.number().int().min(1).max(100),
-  z.object({ weight: z.number().int().min(1).max(100), approval: z.boolean().default(false) }).strict(),
+  weight,
+  z.object({ weight, approval: z.boolean().default(false) }).strict(),
 ], { error: 'a step is a weight 1..100, or { "weight": 1..100, "approval": true }' })
   .transform((s) => (typeof s === 'number' ? { weight: s, approval: false } : s));
 
@@ -190,7 +192,8 @@ export const migrationRequestSchema = z.object({
     ctx.addIssue({ code: 'custom', path: ['namespaces'], message: `namespaces both included and excluded: ${overlap.join(', ')}` });
   }
   const excludedTypes = new Set(r.resources.exclude.map((e) => e.toLowerCase()));
-  const typeOverlap = r.resources.include.filter((e) => excludedTypes.has(e.toLowerCase()));
+  // "*" in exclude has its own message above.
+  const typeOverlap = r.resources.include.filter((e) => e !== '*' && excludedTypes.has(e.toLowerCase()));
   if (typeOverlap.length) {
     ctx.addIssue({ code: 'custom', path: ['resources'], message: `resource types both included and excluded: ${typeOverlap.join(', ')}` });
   }

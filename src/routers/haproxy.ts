@@ -55,7 +55,9 @@ export class HaproxyRouter implements TrafficRouter {
     const reply = await this.command(`get weight ${backend}/${sourceServer}; get weight ${backend}/${targetServer}`);
     const weights = [...reply.matchAll(/^(\d+) \(initial \d+\)/gm)].map((m) => Number(m[1]));
     if (weights.length !== 2) {
-      throw new RouterError(`HAProxy: cannot read the weights of ${backend}/${sourceServer} and ${backend}/${targetServer}: ${reply.trim() || '(empty reply)'}`);
+      // Name what HAProxy said is missing, not the weight lines that did come back.
+      const problem = reply.split('\n').map((l) => l.trim()).filter((l) => l && !/^\d+ \(initial \d+\)$/.test(l)).join(' ');
+      throw new RouterError(`HAProxy: cannot read the weights of ${backend}/${sourceServer} and ${backend}/${targetServer}: ${problem || '(empty reply)'}`);
     }
     const [source, target] = weights as [number, number];
     if (source + target === 0) throw new RouterError(`HAProxy backend ${backend}: both servers have weight 0, no traffic flows`);

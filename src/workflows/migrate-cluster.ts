@@ -42,7 +42,7 @@ import { SEARCH_ATTRIBUTES } from './search-attributes.js';
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 const nonRetryableErrorTypes = [
   'InvalidRequest', 'UnknownCluster', 'AccessDenied', 'BackupExists', 'BackupNotFound', 'CorruptBackup', 'UnsupportedBackupVersion',
-  'TypeNotServed', 'EncryptionKeyMissing', 'Conflict', 'RouterNotConfigured', 'RouterMisconfigured',
+  'TypeNotServed', 'EncryptionKeyMissing', 'Conflict', 'RouterNotConfigured', 'RouterMisconfigured', 'ObjectTooLarge',
 ];
 
 // Short calls: connectivity, readiness checks, router commands.
@@ -246,6 +246,8 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
     target: request.target.cluster,
     storage,
     needs: { source: doesBackup, target: doesRestore, storage: true },
+    // A route that cannot move traffic fails here, before anything is written.
+    ...(request.task === 'migrate' && request.routes.length ? { routes: request.routes } : {}),
   });
 
   let summary;
@@ -274,6 +276,7 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
   const namespaceMapping = request.namespaces.mapping;
   const preflight = await bulk.preflightRestore.executeWithOptions({ ...BULK, summary: `verify backup ${backupId}: ${summary.objects} objects` }, [{
     backupId, target: request.target.cluster, storage, findConflicts: request.existingObjects === 'fail', namespaceMapping,
+    ...(request.routes.length ? { routes: request.routes.map((r) => ({ name: r.name, workloads: r.workloads })) } : {}),
   }]);
   if (preflight.conflicts > 0) {
     throw ApplicationFailure.nonRetryable(
