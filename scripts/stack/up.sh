@@ -68,6 +68,18 @@ kind: KwokctlConfiguration
 options:
   bindAddress: 127.0.0.1
   disableQPSLimits: true
+# One controller manager and one scheduler per cluster: without leader election they ride out an API
+# server that stops answering (the fault tests freeze it for 30 s) instead of exiting when their lease
+# cannot be renewed, which on a real node the kubelet would restart and here nothing does.
+componentsPatches:
+- name: kube-controller-manager
+  extraArgs:
+  - key: leader-elect
+    value: "false"
+- name: kube-scheduler
+  extraArgs:
+  - key: leader-elect
+    value: "false"
 EOF
 clusters_created=false
 kubeconfig_of() { echo "$KWOK_WORKDIR/clusters/kf-$1/kubeconfig.yaml"; }

@@ -47,8 +47,13 @@ const nonRetryableErrorTypes = [
 
 // Short calls: connectivity, readiness checks, router commands.
 const QUICK: ActivityOptions = { startToCloseTimeout: '1m', retry: { ...retry, maximumAttempts: 10, nonRetryableErrorTypes } };
-// Bulk work over many objects.
-const BULK: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry: { ...retry, maximumAttempts: 5, nonRetryableErrorTypes } };
+// Bulk work over many objects. It resumes from its heartbeat, and what cannot succeed fails as a
+// non-retryable type, so an outage of S3 or an API server is waited out (retried every 30 s at most)
+// for up to 6 hours, in sight in the Web UI as a pending activity, rather than failing the migration
+// after a few quick attempts.
+const BULK: ActivityOptions = {
+  startToCloseTimeout: '30m', heartbeatTimeout: '1m', scheduleToCloseTimeout: '6h', retry: { ...retry, nonRetryableErrorTypes },
+};
 const quick = proxyActivities<MigrationActivities>(QUICK);
 const bulk = proxyActivities<MigrationActivities>(BULK);
 

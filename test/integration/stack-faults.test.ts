@@ -1,0 +1,181 @@
+// Faults in the services around the worker, on the real stack: S3 refusing connections for 30 s during
+// backup and during restore, the target API server frozen for 30 s during restore, the Temporal server
+// killed mid-migration and started again on its database file, and HAProxy's admin socket refusing
+// commands during a step; rollbacks arriving in the middle of them. Each run ends with the target as a
+// clean run leaves it (or, rolled back, without what it created), and no request fails.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { KubeRest } from '../../src/activities/kube-rest.js';
+import { getProgress, startMigration } from '../../src/client.js';
+import { loadWorkerConfig } from '../../src/config/worker-config.js';
+import { startLoad } from '../../src/dev/load.js';
+import { deleteNamespaces } from '../../src/dev/sample-app.js';
+import type { MigrationRequestInput } from '../../src/domain/request.js';
+import { HaproxyRouter } from '../../src/routers/haproxy.js';
+import { createWorker } from '../../src/worker.js';
+import { configMapsOf, freezeProcess, heartbeatOf, killProcess, PID_FILES, resumed, seedNamespace, sleep, slowWorkerConfig, waitUntil } from '../support/faults.js';
+import { quietRuntime } from '../support/runtime.js';
+import { kubeconfigFrom, stackEnv } from '../support/stack.js';
+
+const env = stackEnv();
+const run = `sf-${randomBytes(3).toString('hex')}`;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeferry-faults-'));
+const OUTAGE_MS = 30_000;
+let client: Client;
+let source: KubeRest;
+let target: KubeRest;
+let worker: Worker;
+let running: Promise<void>;
+let taskQueue: string;
+const namespaces: string[] = [];
+
+function request(ns: string, extra: Partial<MigrationRequestInput> = {}): MigrationRequestInput {
+  return {
+    source: { cluster: 'source' }, target: { cluster: 'target' },
+    storage: { bucket: 'kubeferry', prefix: `test/${run}` },
+    namespaces: { include: [ns] },
+    readiness: { pollInterval: '1s', timeout: '5m' },
+    ...extra,
+  };
+}
+
+async function seed(ns: string, configMaps: number) {
+  namespaces.push(ns);
+  await seedNamespace(source, ns, configMaps, run);
+}
+
+const gone = (rest: KubeRest, ns: string) => waitUntil(`namespace ${ns} gone`, async () =>
+  (await rest.get(`/api/v1/namespaces/${ns}`).then(() => false, (err: { code?: number }) => err.code === 404)) ? true : undefined, 120_000);
+
+before(async () => {
+  quietRuntime();
+  client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS }) });
+  source = new KubeRest(kubeconfigFrom(env.SOURCE_KUBECONFIG!));
+  target = new KubeRest(kubeconfigFrom(env.TARGET_KUBECONFIG!));
+  // One worker for all the faults, slowed down so that each fault lands in the middle of the work.
+  const config = loadWorkerConfig(slowWorkerConfig(env.KUBEFERRY_CONFIG!, dir));
+  taskQueue = config.temporal.taskQueue = `kubeferry-${run}`;
+  worker = await createWorker(config, await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS }));
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await deleteNamespaces(kubeconfigFrom(env.SOURCE_KUBECONFIG!), namespaces);
+  await deleteNamespaces(kubeconfigFrom(env.TARGET_KUBECONFIG!), namespaces);
+  source?.close();
+  target?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('faults in the stack around the worker', () => {
+  it('S3 refuses connections for 30 s during backup, then the target API server is frozen for 30 s mid restore: the migration finishes, target identical', async () => {
+    const ns = `${run}-a`;
+    await seed(ns, 300);
+    const handle = await startMigration(client, taskQueue, `${run}-a`, request(ns));
+
+    await heartbeatOf(handle, 'backupResources');
+    const s3 = await killProcess(PID_FILES.s3());
+    await sleep(OUTAGE_MS);
+    await s3.revive();
+
+    await heartbeatOf(handle, 'restoreWave', true);
+    const api = freezeProcess(PID_FILES.targetApiServer());
+    await sleep(OUTAGE_MS).finally(() => api.thaw());
+
+    const result = await handle.result();
+    assert.equal(result.status, 'Completed', JSON.stringify(result.progress.errors));
+    assert.deepEqual(result.progress.objects, { ...result.progress.objects, restored: 303, failed: 0, skipped: 0, total: 303 });
+    assert.deepEqual(await configMapsOf(target, ns), await configMapsOf(source, ns));
+    assert.ok(await resumed(handle, 'backupResources') || await resumed(handle, 'restoreWave'), 'a fault interrupted an activity that was then retried');
+  });
+
+  it('S3 refuses connections for 30 s mid restore and a rollback with cleanup arrives during the outage: rolled back, nothing left', async () => {
+    const ns = `${run}-b`;
+    await seed(ns, 300);
+    const handle = await startMigration(client, taskQueue, `${run}-b`, request(ns));
+    await heartbeatOf(handle, 'restoreWave', true);
+    const s3 = await killProcess(PID_FILES.s3());
+    await sleep(OUTAGE_MS / 2);
+    await handle.signal('rollback', { reason: 'S3 outage', cleanup: true });
+    await sleep(OUTAGE_MS / 2);
+    await s3.revive();
+    const result = await handle.result();
+    assert.equal(result.status, 'RolledBack');
+    assert.equal(result.progress.cleanup?.failed, 0, JSON.stringify(result.progress));
+    assert.ok((result.progress.cleanup?.deleted ?? 0) > 0);
+    await gone(target, ns);
+  });
+
+  it('the Temporal server is killed mid restore and started again 10 s later on its database: the migration finishes, target identical', async () => {
+    const ns = `${run}-c`;
+    await seed(ns, 300);
+    const handle = await startMigration(client, taskQueue, `${run}-c`, request(ns));
+    await heartbeatOf(handle, 'restoreWave', true);
+    const temporal = await killProcess(PID_FILES.temporal());
+    await sleep(10_000);
+    await temporal.revive();
+    const result = await waitUntil('the result after the restart', () => handle.result(), 240_000, 1000);
+    assert.equal(result.status, 'Completed', JSON.stringify(result.progress.errors));
+    assert.equal(result.progress.objects.restored, 303);
+    assert.equal(result.progress.objects.failed, 0);
+    assert.deepEqual(await configMapsOf(target, ns), await configMapsOf(source, ns));
+  });
+
+  it('the HAProxy admin socket refuses commands during a step, and later during a rollback: retried, no weight nobody asked for, no failed request', async () => {
+    const ns = `${run}-d`;
+    await seed(ns, 3);
+    const socket = env.HAPROXY_ADMIN_SOCKET!;
+    const away = `${socket}.away`;
+    const router = new HaproxyRouter({ socket }, { backend: 'web', sourceServer: 'source', targetServer: 'target' });
+    await router.setWeight(0);
+    const load = startLoad(`${env.HAPROXY_URL}/${ns}/web/`, { concurrency: 4, maxSeconds: 300 });
+    const seen = new Set<number>();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        if (fs.existsSync(socket)) seen.add(await router.getWeight().catch(() => -1));
+        await sleep(100);
+      }
+    })();
+    const handle = await startMigration(client, taskQueue, `${run}-d`, request(ns, {
+      routes: [{ name: 'web', router: 'haproxy', backend: 'web', workloads: [`${ns}/web`] }],
+      traffic: { steps: [10, 30, 60, 100], stepInterval: '3s', observeFor: '10m' },
+    }));
+    try {
+      await waitUntil('the first step', async () => ((await getProgress(client, handle.workflowId)).step.index >= 1 ? true : undefined));
+      fs.renameSync(socket, away); // connections to the admin socket now fail: ENOENT
+      await sleep(8_000);
+      fs.renameSync(away, socket);
+      await waitUntil('all traffic on the target', async () => ((await getProgress(client, handle.workflowId)).routes[0]?.weight === 100 ? true : undefined), 120_000);
+      assert.ok(await resumed(handle, 'setRouteWeight'), 'a step was retried after the socket refused it');
+
+      fs.renameSync(socket, away);
+      await handle.signal('rollback', { reason: 'admin socket test' });
+      await sleep(5_000);
+      assert.equal((await getProgress(client, handle.workflowId)).phase, 'rolling-back', 'the rollback waits for the router');
+      fs.renameSync(away, socket);
+      const result = await handle.result();
+      assert.equal(result.status, 'RolledBack');
+      assert.equal(await router.getWeight(), 0);
+      await sleep(1000);
+      const traffic = await load.stop();
+      assert.equal(traffic.failed, 0, traffic.failures.join('; '));
+      seen.delete(-1);
+      assert.deepEqual([...seen].filter((w) => ![0, 10, 30, 60, 100].includes(w)), [], `HAProxy held only weights the migration asked for: ${[...seen].join(', ')}`);
+    } finally {
+      if (fs.existsSync(away)) fs.renameSync(away, socket);
+      sampling = false;
+      await sampler;
+      await load.stop();
+      await router.setWeight(0);
+    }
+  });
+});
