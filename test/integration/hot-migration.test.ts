@@ -2,6 +2,8 @@
 // S3 while HTTP load runs through HAProxy; every object lands, Deployments are Available in the target,
 // the HAProxy target weight ends at 100, and not one request fails.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
@@ -191,9 +193,17 @@ describe('hot migration on the local stack', () => {
       }
     }
     // Nor anywhere in the workflow's history: inputs, results, signals, heartbeats, details. Nor credentials.
-    const history = historyText(await handle.fetchHistory());
+    // Also what the execution shows beside its history: search attributes, memo, summary, current details.
+    const history = historyText(await handle.fetchHistory()) + historyText((await handle.describe()).raw);
     const s3Secret = readEnvFile(env.S3_CREDENTIALS_FILE!).AWS_SECRET_ACCESS_KEY!;
-    for (const needle of [secretValue, Buffer.from(secretValue).toString('base64'), s3Secret, 'client-key-data', 'BEGIN CERTIFICATE']) {
+    const backupKey = fs.readFileSync(path.join(path.dirname(env.KUBEFERRY_CONFIG!), 'backup-key'), 'utf8').trim();
+    // A stretch of each cluster's client private key (the file its kubeconfig names), as PEM text.
+    const clientKeys = [env.SOURCE_KUBECONFIG!, env.TARGET_KUBECONFIG!].map((file) => {
+      const keyFile = /client-key: (\S+)/.exec(fs.readFileSync(file, 'utf8'))?.[1] ?? '';
+      return fs.readFileSync(keyFile, 'utf8').split('\n')[1]?.slice(0, 48) ?? '';
+    });
+    assert.equal(clientKeys.filter((k) => k.length === 48).length, 2, 'the kubeconfigs name client keys to look for');
+    for (const needle of [secretValue, Buffer.from(secretValue).toString('base64'), s3Secret, backupKey, ...clientKeys, 'client-key-data', 'BEGIN CERTIFICATE', 'BEGIN RSA', 'BEGIN EC']) {
       assert.equal(history.includes(needle), false, `the workflow history contains ${needle.slice(0, 12)}...`);
     }
     assert.ok(history.includes(`"prefix":"test/${run}"`), 'the payloads of the history were not decoded');
