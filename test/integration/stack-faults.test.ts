@@ -1,7 +1,8 @@
 // Faults in the services around the worker, on the real stack: S3 refusing connections for 30 s during
-// backup and during restore, the target API server frozen for 30 s during restore, the Temporal server
+// backup and during restore, the target API server down (killed) or frozen (SIGSTOP: connections hang)
+// for 30 s during restore, the Temporal server
 // killed mid-migration and started again on its database file, and HAProxy's admin socket refusing
-// commands during a step; rollbacks arriving in the middle of them. Each run ends with the target as a
+// commands during a step; a rollback arriving in the middle of each. Each run ends with the target as a
 // clean run leaves it (or, rolled back, without what it created), and no request fails.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -76,7 +77,7 @@ after(async () => {
 });
 
 describe('faults in the stack around the worker', () => {
-  it('S3 refuses connections for 30 s during backup, then the target API server is frozen for 30 s mid restore: the migration finishes, target identical', async () => {
+  it('S3 refuses connections for 30 s during backup, then the target API server is down for 30 s mid restore: the migration finishes, target identical', async () => {
     const ns = `${run}-a`;
     await seed(ns, 300);
     const handle = await startMigration(client, taskQueue, `${run}-a`, request(ns));
@@ -87,8 +88,9 @@ describe('faults in the stack around the worker', () => {
     await s3.revive();
 
     await heartbeatOf(handle, 'restoreWave', true);
-    const api = freezeProcess(PID_FILES.targetApiServer());
-    await sleep(OUTAGE_MS).finally(() => api.thaw());
+    const api = await killProcess(PID_FILES.targetApiServer());
+    await sleep(OUTAGE_MS);
+    await api.revive();
 
     const result = await handle.result();
     assert.equal(result.status, 'Completed', JSON.stringify(result.progress.errors));
@@ -127,6 +129,40 @@ describe('faults in the stack around the worker', () => {
     assert.equal(result.progress.objects.restored, 303);
     assert.equal(result.progress.objects.failed, 0);
     assert.deepEqual(await configMapsOf(target, ns), await configMapsOf(source, ns));
+  });
+
+  it('the target API server is frozen for 30 s mid restore and a rollback with cleanup arrives during the freeze: rolled back, nothing left', async () => {
+    const ns = `${run}-e`;
+    await seed(ns, 300);
+    const handle = await startMigration(client, taskQueue, `${run}-e`, request(ns));
+    await heartbeatOf(handle, 'restoreWave', true);
+    const api = freezeProcess(PID_FILES.targetApiServer());
+    try {
+      await sleep(OUTAGE_MS / 2);
+      await handle.signal('rollback', { reason: 'target API server outage', cleanup: true });
+      await sleep(OUTAGE_MS / 2);
+    } finally {
+      api.thaw();
+    }
+    const result = await handle.result();
+    assert.equal(result.status, 'RolledBack');
+    assert.equal(result.progress.cleanup?.failed, 0, JSON.stringify(result.progress));
+    await gone(target, ns);
+  });
+
+  it('the Temporal server is killed mid restore and a rollback with cleanup arrives as soon as it is back: rolled back, nothing left', async () => {
+    const ns = `${run}-f`;
+    await seed(ns, 300);
+    const handle = await startMigration(client, taskQueue, `${run}-f`, request(ns));
+    await heartbeatOf(handle, 'restoreWave', true);
+    const temporal = await killProcess(PID_FILES.temporal());
+    await sleep(10_000);
+    await temporal.revive();
+    await waitUntil('Temporal to take the rollback', () => handle.signal('rollback', { reason: 'after a Temporal restart', cleanup: true }).then(() => true), 120_000, 1000);
+    const result = await waitUntil('the result after the restart', () => handle.result(), 240_000, 1000);
+    assert.equal(result.status, 'RolledBack');
+    assert.equal(result.progress.cleanup?.failed, 0, JSON.stringify(result.progress));
+    await gone(target, ns);
   });
 
   it('the HAProxy admin socket refuses commands during a step, and later during a rollback: retried, no weight nobody asked for, no failed request', async () => {
