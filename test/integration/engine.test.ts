@@ -15,7 +15,7 @@ import { describeBackup, listBackups, listMigrations, startMigration } from '../
 import type { WorkerConfig } from '../../src/config/worker-config.js';
 import { deleteNamespaces } from '../../src/dev/sample-app.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
-import { kubeconfigFrom, stackEnv, startStackWorker, type StackWorker } from '../support/stack.js';
+import { kubeconfigFrom, stackEnv, startStackWorker, waitFor, type StackWorker } from '../support/stack.js';
 
 const env = stackEnv();
 const run = `en-${randomBytes(3).toString('hex')}`;
@@ -46,15 +46,6 @@ async function create(rest: KubeRest, path: string, body: object): Promise<RawOb
   return rest.request<RawObject>('POST', path, { body });
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const established = (rest: KubeRest, name: string) => waitFor(`CRD ${name} Established`, async () => {
   const c = await rest.get<{ status?: { conditions?: { type: string; status: string }[] } }>(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);

@@ -26,7 +26,7 @@ import {
   applyManifest, deleteManifest, IDENTITY_NAME, IDENTITY_NAMESPACE, manifestObjects, objectPath, requestAs, serviceAccountToken, SOURCE_RBAC, startWorkerFromConfig,
   TARGET_RBAC, tokenIdentity, waitAllowed, writeWorkerConfig, type Identity, type IdentityWorker,
 } from '../support/identity.js';
-import { kubeconfigFrom, stackEnv } from '../support/stack.js';
+import { kubeconfigFrom, stackEnv, waitFor } from '../support/stack.js';
 
 const env = stackEnv();
 const run = `rb-${randomBytes(3).toString('hex')}`;
@@ -60,15 +60,6 @@ const crd = (plural: string, kind: string) => ({
   },
 });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const exists = (rest: KubeRest, p: string) => rest.get(p).then(() => true, (err: unknown) => {
   if (err instanceof KubeApiError && err.code === 404) return false;

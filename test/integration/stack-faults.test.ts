@@ -20,9 +20,9 @@ import { deleteNamespaces } from '../../src/dev/sample-app.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
 import { createWorker } from '../../src/worker.js';
-import { configMapsOf, freezeProcess, heartbeatOf, killProcess, PID_FILES, resumed, seedNamespace, sleep, slowWorkerConfig, waitUntil } from '../support/faults.js';
+import { configMapsOf, freezeProcess, heartbeatOf, killProcess, namespaceGone, PID_FILES, resumed, seedNamespace, sleep, slowWorkerConfig } from '../support/faults.js';
 import { quietRuntime } from '../support/runtime.js';
-import { kubeconfigFrom, stackEnv } from '../support/stack.js';
+import { kubeconfigFrom, stackEnv, waitFor } from '../support/stack.js';
 
 const env = stackEnv();
 const run = `sf-${randomBytes(3).toString('hex')}`;
@@ -51,8 +51,6 @@ async function seed(ns: string, configMaps: number) {
   await seedNamespace(source, ns, configMaps, run);
 }
 
-const gone = (rest: KubeRest, ns: string) => waitUntil(`namespace ${ns} gone`, async () =>
-  (await rest.get(`/api/v1/namespaces/${ns}`).then(() => false, (err: { code?: number }) => err.code === 404)) ? true : undefined, 120_000);
 
 before(async () => {
   quietRuntime();
@@ -113,7 +111,7 @@ describe('faults in the stack around the worker', () => {
     assert.equal(result.status, 'RolledBack');
     assert.equal(result.progress.cleanup?.failed, 0, JSON.stringify(result.progress));
     assert.ok((result.progress.cleanup?.deleted ?? 0) > 0);
-    await gone(target, ns);
+    await namespaceGone(target, ns);
   });
 
   it('the Temporal server is killed mid restore and started again 10 s later on its database: the migration finishes, target identical', async () => {
@@ -124,7 +122,7 @@ describe('faults in the stack around the worker', () => {
     const temporal = await killProcess(PID_FILES.temporal());
     await sleep(10_000);
     await temporal.revive();
-    const result = await waitUntil('the result after the restart', () => handle.result(), 240_000, 1000);
+    const result = await waitFor('the result after the restart', () => handle.result(), 240_000, 1000);
     assert.equal(result.status, 'Completed', JSON.stringify(result.progress.errors));
     assert.equal(result.progress.objects.restored, 303);
     assert.equal(result.progress.objects.failed, 0);
@@ -147,7 +145,7 @@ describe('faults in the stack around the worker', () => {
     const result = await handle.result();
     assert.equal(result.status, 'RolledBack');
     assert.equal(result.progress.cleanup?.failed, 0, JSON.stringify(result.progress));
-    await gone(target, ns);
+    await namespaceGone(target, ns);
   });
 
   it('the Temporal server is killed mid restore and a rollback with cleanup arrives as soon as it is back: rolled back, nothing left', async () => {
@@ -158,11 +156,11 @@ describe('faults in the stack around the worker', () => {
     const temporal = await killProcess(PID_FILES.temporal());
     await sleep(10_000);
     await temporal.revive();
-    await waitUntil('Temporal to take the rollback', () => handle.signal('rollback', { reason: 'after a Temporal restart', cleanup: true }).then(() => true), 120_000, 1000);
-    const result = await waitUntil('the result after the restart', () => handle.result(), 240_000, 1000);
+    await waitFor('Temporal to take the rollback', () => handle.signal('rollback', { reason: 'after a Temporal restart', cleanup: true }).then(() => true), 120_000, 1000);
+    const result = await waitFor('the result after the restart', () => handle.result(), 240_000, 1000);
     assert.equal(result.status, 'RolledBack');
     assert.equal(result.progress.cleanup?.failed, 0, JSON.stringify(result.progress));
-    await gone(target, ns);
+    await namespaceGone(target, ns);
   });
 
   it('the HAProxy admin socket refuses commands during a step, and later during a rollback: retried, no weight nobody asked for, no failed request', async () => {
@@ -186,11 +184,11 @@ describe('faults in the stack around the worker', () => {
       traffic: { steps: [10, 30, 60, 100], stepInterval: '3s', observeFor: '10m' },
     }));
     try {
-      await waitUntil('the first step', async () => ((await getProgress(client, handle.workflowId)).step.index >= 1 ? true : undefined));
+      await waitFor('the first step', async () => ((await getProgress(client, handle.workflowId)).step.index >= 1 ? true : undefined), 120_000, 200);
       fs.renameSync(socket, away); // connections to the admin socket now fail: ENOENT
       await sleep(8_000);
       fs.renameSync(away, socket);
-      await waitUntil('all traffic on the target', async () => ((await getProgress(client, handle.workflowId)).routes[0]?.weight === 100 ? true : undefined), 120_000);
+      await waitFor('all traffic on the target', async () => ((await getProgress(client, handle.workflowId)).routes[0]?.weight === 100 ? true : undefined), 120_000);
       assert.ok(await resumed(handle, 'setRouteWeight'), 'a step was retried after the socket refused it');
 
       fs.renameSync(socket, away);

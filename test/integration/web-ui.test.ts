@@ -11,7 +11,7 @@ import { listMigrations, startMigration, staticSummary } from '../../src/client.
 import { deleteNamespaces } from '../../src/dev/sample-app.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { freshArtifactsDir, launchChromium, openPage, saveScreenshot, webUiUrl } from '../support/browser.js';
-import { kubeconfigFrom, stackEnv, startStackWorker, type StackWorker } from '../support/stack.js';
+import { kubeconfigFrom, stackEnv, startStackWorker, waitFor, type StackWorker } from '../support/stack.js';
 
 const env = stackEnv();
 const run = `ui-${randomBytes(3).toString('hex')}`;
@@ -31,15 +31,6 @@ let page: Page;
 let stack: StackWorker;
 const screenshots: string[] = [];
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 before(async () => {
   // Fail before anything is created when the browser or the Web UI is missing.
@@ -96,7 +87,7 @@ describe('Temporal Web UI in headless Chromium', () => {
     assert.ok(result.progress.objects.restored >= 3, `a Namespace, a ConfigMap and a Deployment restored: ${JSON.stringify(result.progress.objects)}`);
     // The Web UI lists from the same visibility store: wait until the migration is indexed as completed.
     const query = `MigrationId="${migrationId}" AND MigrationPhase="completed"`;
-    await waitFor('the migration in visibility', async () => (await listMigrations(stack.client, query))[0]);
+    await waitFor('the migration in visibility', async () => (await listMigrations(stack.client, query))[0], 30_000);
 
     try {
       // 1. The workflows list, narrowed by the typed search attributes in the URL.

@@ -19,8 +19,8 @@ import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
 import type { MigrationProgress } from '../../src/workflows/messages.js';
 import type { migrateCluster } from '../../src/workflows/migrate-cluster.js';
-import { configMapsOf, heartbeatOf, resumed, seedNamespace, slowWorkerConfig, waitUntil } from '../support/faults.js';
-import { kubeconfigFrom, repoRoot, stackEnv } from '../support/stack.js';
+import { configMapsOf, heartbeatOf, namespaceGone, resumed, seedNamespace, slowWorkerConfig } from '../support/faults.js';
+import { kubeconfigFrom, repoRoot, stackEnv, waitFor } from '../support/stack.js';
 
 const env = stackEnv();
 const run = `wk-${randomBytes(3).toString('hex')}`;
@@ -146,10 +146,10 @@ describe('worker killed with SIGKILL mid-migration', () => {
     }));
     const phase = async (want: (p: MigrationProgress) => boolean) => { const p = await getProgress(client, handle.workflowId); return want(p) ? p : undefined; };
     try {
-      await waitUntil('the readiness phase', () => phase((p) => p.phase === 'readiness' || p.phase === 'traffic'));
+      await waitFor('the readiness phase', () => phase((p) => p.phase === 'readiness' || p.phase === 'traffic'), 120_000, 200);
       await kill(worker);
       worker = await startWorkerProcess(config);
-      const atStep = await waitUntil('the second traffic step', () => phase((p) => p.phase === 'traffic' && p.step.index >= 1));
+      const atStep = await waitFor('the second traffic step', () => phase((p) => p.phase === 'traffic' && p.step.index >= 1), 120_000, 200);
       await kill(worker);
       // While no worker runs, the weight HAProxy holds is one the migration set, never another.
       const held = await router.getWeight();
@@ -187,11 +187,7 @@ describe('worker killed with SIGKILL mid-migration', () => {
       assert.ok((result.progress.cleanup?.deleted ?? 0) > 0, JSON.stringify(result.progress.cleanup));
       assert.equal(result.progress.cleanup?.failed, 0);
       // Whatever the interrupted wave created, and what a cancelled attempt may still have created, is gone.
-      const left = await waitUntil('the namespace gone from the target', async () => {
-        const ok = await target.get(`/api/v1/namespaces/${ns}`).then(() => false, (err: { code?: number }) => err.code === 404);
-        return ok ? true : undefined;
-      }, 90_000);
-      assert.ok(left);
+      assert.equal(await namespaceGone(target, ns, 90_000), true);
     } finally {
       await kill(worker);
     }

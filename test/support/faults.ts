@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import YAML from 'yaml';
 import type { KubeRest } from '../../src/activities/kube-rest.js';
-import { repoRoot } from './stack.js';
+import { repoRoot, waitFor } from './stack.js';
 
 const stateDir = () => process.env.KUBEFERRY_STATE ?? path.join(repoRoot, '.stack');
 
@@ -32,6 +32,7 @@ function pidOf(pidFile: string): number {
 /** Kills a stack process with SIGKILL; `revive()` starts the same command again and records its pid. */
 export async function killProcess(pidFile: string): Promise<{ revive(): Promise<void> }> {
   const pid = pidOf(pidFile);
+  const original = fs.readFileSync(pidFile, 'utf8');
   const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   const env = Object.fromEntries(fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => {
     const i = kv.indexOf('=');
@@ -45,7 +46,9 @@ export async function killProcess(pidFile: string): Promise<{ revive(): Promise<
       const log = fs.openSync(path.join(stateDir(), 'logs', `${path.basename(pidFile, '.pid')}.revived.log`), 'a');
       const child = spawn(argv[0]!, argv.slice(1), { env, cwd, detached: true, stdio: ['ignore', log, log] });
       child.unref();
-      fs.writeFileSync(pidFile, `${child.pid}\n`);
+      // In the file's own format: kwokctl parses its pid files strictly (no trailing newline), and
+      // stops the cluster's processes by them.
+      fs.writeFileSync(pidFile, original.endsWith('\n') ? `${child.pid}\n` : String(child.pid));
     },
   };
 }
@@ -59,16 +62,6 @@ export function freezeProcess(pidFile: string): { thaw(): void } {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls until `probe` returns a value (errors count as not yet). */
-export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 /** Activities in flight, with their attempt and last heartbeat (decoded). */
 export async function pendingActivities(handle: WorkflowHandle): Promise<{ type: string; attempt: number; heartbeat?: unknown }[]> {
@@ -85,7 +78,7 @@ export async function pendingActivities(handle: WorkflowHandle): Promise<{ type:
 
 /** Waits until an activity of that type has heartbeated, optionally with a cursor past its first chunk. */
 export function heartbeatOf(handle: WorkflowHandle, type: string, pastFirstChunk = false, timeoutMs = 240_000) {
-  return waitUntil(`a ${type} heartbeat${pastFirstChunk ? ' past the first chunk' : ''}`, async () =>
+  return waitFor(`a ${type} heartbeat${pastFirstChunk ? ' past the first chunk' : ''}`, async () =>
     (await pendingActivities(handle)).find((a) => a.type === type && a.heartbeat !== undefined &&
       (!pastFirstChunk || ((a.heartbeat as { offset?: number }).offset ?? 0) > 0)), timeoutMs);
 }
@@ -134,4 +127,10 @@ export function slowWorkerConfig(stackConfig: string, dir: string): string {
   const file = path.join(dir, 'kubeferry-slow.yaml');
   fs.writeFileSync(file, YAML.stringify(config));
   return file;
+}
+
+/** Waits until a namespace is gone from a cluster (deleted and finalized). */
+export function namespaceGone(rest: KubeRest, ns: string, timeoutMs = 120_000): Promise<true> {
+  return waitFor(`namespace ${ns} gone`, async () =>
+    ((await rest.get(`/api/v1/namespaces/${ns}`).then(() => false, (err: { code?: number }) => err.code === 404)) ? true : undefined), timeoutMs);
 }
