@@ -97,6 +97,21 @@ describe('faults in the stack around the worker', () => {
     assert.ok(await resumed(handle, 'backupResources') || await resumed(handle, 'restoreWave'), 'a fault interrupted an activity that was then retried');
   });
 
+  it('S3 refuses connections for 30 s mid restore: the migration finishes, target identical', async () => {
+    const ns = `${run}-g`;
+    await seed(ns, 300);
+    const handle = await startMigration(client, taskQueue, `${run}-g`, request(ns));
+    await heartbeatOf(handle, 'restoreWave', true);
+    const s3 = await killProcess(PID_FILES.s3());
+    await sleep(OUTAGE_MS);
+    await s3.revive();
+    const result = await handle.result();
+    assert.equal(result.status, 'Completed', JSON.stringify(result.progress.errors));
+    assert.equal(result.progress.objects.restored, 303);
+    assert.equal(result.progress.objects.failed, 0);
+    assert.deepEqual(await configMapsOf(target, ns), await configMapsOf(source, ns));
+  });
+
   it('S3 refuses connections for 30 s mid restore and a rollback with cleanup arrives during the outage: rolled back, nothing left', async () => {
     const ns = `${run}-b`;
     await seed(ns, 300);
