@@ -18,7 +18,7 @@ import { InvalidRequestError, migrationIdProblem, parseMigrationRequest } from '
 import type { MigrationResult } from '../workflows/migrate-cluster.js';
 import { CliError, describeError, EXIT } from './errors.js';
 import { liveView } from './live-view.js';
-import { backupsTable, backupView, migrationsTable, planView, progressView, resultView, styleFor, type Style } from './render.js';
+import { backupsTable, backupView, migrationsTable, paint, planView, progressView, resultView, styleFor, type Style } from './render.js';
 import { buildRequest, type RequestFlags } from './request-builder.js';
 
 type Output = 'table' | 'json' | 'yaml';
@@ -190,8 +190,8 @@ export function program(): Command {
       const handle = await startMigration(client, ctx.config.temporal.taskQueue, id, request);
       const ui = ctx.webUi(id);
       const started = { migrationId: handle.workflowId, ...(ui ? { webUi: ui } : {}) };
-      if (!o.watch || ctx.output !== 'table') ctx.print(started, (s) => `started ${styleBold(s, id)}${ui ? `\nWeb UI: ${ui}` : ''}`);
-      else console.log(`started ${styleBold(ctx.style, id)}${ui ? `  Web UI: ${ui}` : ''}`);
+      if (!o.watch || ctx.output !== 'table') ctx.print(started, (s) => `started ${paint(s, 'bold', id)}${ui ? `\nWeb UI: ${ui}` : ''}`);
+      else console.log(`started ${paint(ctx.style, 'bold', id)}${ui ? `  Web UI: ${ui}` : ''}`);
       if (o.watch) {
         const result = await follow(ctx, id, o.interval);
         if (!succeeded(result)) process.exitCode = EXIT.failed;
@@ -324,8 +324,6 @@ export function program(): Command {
 
   return cli;
 }
-
-const styleBold = (s: Style, text: string) => (s.color ? `\u001b[1m${text}\u001b[0m` : text);
 
 /** Connections opened by commands; closed when the command ends so the process can exit on its own. */
 const connections: Connection[] = [];
