@@ -19,6 +19,7 @@
 // migrateCluster validates it, so the replay test passes the file name up to its first dot.
 // Re-recording replaces a history: do it for a new scenario, never to make a changed workflow replay
 // (change workflow logic behind patched() instead, so that running migrations still replay).
+import { goalReached } from '../src/domain/readiness-goal.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -293,6 +294,14 @@ function stubActivities(stubs: Stubs = {}): MigrationActivities {
     async checkReadiness() {
       readinessChecks += 1;
       return stubs.readiness?.(readinessChecks) ?? ready(2);
+    },
+    async awaitReadiness(i) {
+      // The real activity's polls without their sleeps.
+      for (let waitedMs = 0; ; waitedMs += i.pollMs) {
+        readinessChecks += 1;
+        const report = stubs.readiness?.(readinessChecks) ?? ready(2);
+        if (goalReached(i.goal, report) || waitedMs >= i.maxWaitMs) return { ...report, waitedMs };
+      }
     },
     async setRouteWeight(i) {
       return { route: i.route.name, weight: i.weight };

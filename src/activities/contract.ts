@@ -1,5 +1,6 @@
 // What the workflow and its activities exchange: names, counts and S3 keys only, never Kubernetes
 // objects, Secret data or credentials, so that nothing sensitive or large lands in workflow history.
+import type { ReadinessGoal } from '../domain/readiness-goal.js';
 import type { NamespaceMapping } from '../domain/namespace-mapping.js';
 import type { KindCount, Wave } from '../domain/ordering.js';
 import type { ReadinessCount } from '../domain/progress.js';
@@ -167,6 +168,13 @@ export interface ReadinessInput {
   namespaceMapping: NamespaceMapping;
 }
 
+/** Polls readiness until `goal` is reached or `maxWaitMs` has passed since the activity was scheduled. */
+export interface AwaitReadinessInput extends ReadinessInput {
+  goal: ReadinessGoal;
+  maxWaitMs: number;
+  pollMs: number;
+}
+
 export interface ReadinessReport {
   overall: ReadinessCount;
   routes: Record<string, ReadinessCount>;
@@ -209,6 +217,7 @@ export interface MigrationActivities {
   restoreWave(input: RestoreWaveInput): Promise<RestoreWaveResult>;
   preflightRestore(input: PreflightInput): Promise<PreflightReport>;
   checkReadiness(input: ReadinessInput): Promise<ReadinessReport>;
+  awaitReadiness(input: AwaitReadinessInput): Promise<ReadinessReport & { waitedMs: number }>;
   setRouteWeight(input: SetWeightInput): Promise<SetWeightResult>;
   cleanupRestored(input: CleanupInput): Promise<CleanupResult>;
 }

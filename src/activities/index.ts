@@ -9,7 +9,7 @@ import { checkConnectivity } from './connectivity.js';
 import type { MigrationActivities } from './contract.js';
 import { ObjectStore } from './object-store.js';
 import { planMigration } from './plan.js';
-import { checkReadiness } from './readiness.js';
+import { awaitReadiness, checkReadiness } from './readiness.js';
 import { preflightRestore, restoreWave } from './restore.js';
 import { setRouteWeight } from './traffic.js';
 
@@ -40,6 +40,7 @@ export function createActivities({ clusters, store, routers, encryptionKey }: Ac
     restoreWave: (input) => restoreWave(clusters, store, encryptionKey, input),
     preflightRestore: (input) => preflightRestore(clusters, store, encryptionKey, input),
     checkReadiness: (input) => checkReadiness(clusters, store, input),
+    awaitReadiness: (input) => awaitReadiness(clusters, store, input),
     setRouteWeight: (input) => setRouteWeight(routers, clusters, input),
     cleanupRestored: (input) => cleanupRestored(clusters, store, input),
   };

@@ -3,14 +3,16 @@
 // resources with a Ready condition) and every Service that selects its pods has a ready endpoint in the
 // target: a Deployment can be Available a moment before its endpoints are published, and an ingress in
 // front of a Service without endpoints answers 503.
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { goalReached } from '../domain/readiness-goal.js';
 import { mapNamespace } from '../domain/namespace-mapping.js';
 import type { ReadinessCount } from '../domain/progress.js';
-import type { ReadinessInput, ReadinessReport } from './contract.js';
+import type { AwaitReadinessInput, ReadinessInput, ReadinessReport } from './contract.js';
 import { readManifest } from './backup.js';
 import type { BackupManifest, RawObject, WorkloadEntry } from './backup-format.js';
 import { apiStatus, type Cluster, type ClusterRegistry } from './clusters.js';
-import { resourcePath } from './kube-rest.js';
+import { listPages, resourcePath } from './kube-rest.js';
+import { forEachConcurrently } from './restore.js';
 import type { ObjectStore } from './object-store.js';
 
 type Status = Record<string, unknown> & { observedGeneration?: number; conditions?: { type?: string; status?: string; observedGeneration?: number }[] };
@@ -65,18 +67,39 @@ export function replicaCounts(w: Workload | undefined): { ready: number; total: 
   }
 }
 
-async function readWorkload(target: Cluster, path: string): Promise<Workload | undefined> {
-  try {
-    return await target.rest.get<Workload>(path);
-  } catch (err) {
-    if (apiStatus(err) === 404) return undefined;
-    throw err;
-  }
+/**
+ * The target's objects of each (type, namespace) the workloads live in, by name: one paged list per
+ * collection instead of one read per workload, so a poll over thousands of workloads is a few requests.
+ */
+async function readWorkloads(target: Cluster, collections: Map<string, { path: string; kind: string }>): Promise<Map<string, Map<string, Workload>>> {
+  const found = new Map<string, Map<string, Workload>>();
+  await forEachConcurrently([...collections], async ([key, { path, kind }]) => {
+    const byName = new Map<string, Workload>();
+    try {
+      // Items of a list carry no kind; the readiness rules go by it.
+      for await (const page of listPages<Workload>(target.rest, path)) for (const w of page) byName.set(w.metadata!.name!, { ...w, kind });
+    } catch (err) {
+      // A type the target does not serve (yet): none of its workloads is there.
+      if (apiStatus(err) !== 404) throw err;
+    }
+    found.set(key, byName);
+  }, target.concurrency);
+  return found;
 }
 
-async function serviceHasEndpoints(target: Cluster, namespace: string, name: string): Promise<boolean> {
-  const slices = await target.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${name}` });
-  return slices.items.some((s) => (s.endpoints ?? []).some((e) => e.conditions?.ready !== false));
+/** Names of the Services in each namespace that have a ready endpoint: one list of EndpointSlices per namespace. */
+async function servicesWithEndpoints(target: Cluster, namespaces: readonly string[]): Promise<Set<string>> {
+  const ready = new Set<string>();
+  type Slice = RawObject & { endpoints?: { conditions?: { ready?: boolean } }[] };
+  await forEachConcurrently(namespaces, async (namespace) => {
+    for await (const page of listPages<Slice>(target.rest, `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`)) {
+      for (const s of page) {
+        const service = s.metadata?.labels?.['kubernetes.io/service-name'];
+        if (service && (s.endpoints ?? []).some((e) => e.conditions?.ready !== false)) ready.add(`${namespace}/${service}`);
+      }
+    }
+  }, target.concurrency);
+  return ready;
 }
 
 /**
@@ -124,21 +147,24 @@ export async function checkReadiness(clusters: ClusterRegistry, store: ObjectSto
   const routeWorkloads = routeWorkloadsOf(manifest, input.routes);
   const ready = new Map<string, boolean>();
   const replicas = new Map<string, { ready: number; total: number }>();
-  await Promise.all(
-    manifest.workloads.map(async (w) => {
-      const namespace = mapNamespace(input.namespaceMapping, w.namespace);
-      const type = types.get(w.type);
-      const obj = type ? await readWorkload(target, resourcePath(type, namespace, w.name)) : undefined;
-      const counts = replicaCounts(obj);
-      const services = manifest.workloadServices[w.id] ?? [];
-      const reachable = obj && workloadReady(obj)
-        ? (await Promise.all(services.map((id) => serviceHasEndpoints(target, namespace, id.split('/')[2]!)))).every(Boolean)
-        : false;
-      ready.set(w.id, reachable);
-      // Replicas behind a Service without endpoints serve nothing yet.
-      replicas.set(w.id, { ready: reachable || services.length === 0 ? counts.ready : 0, total: counts.total });
-    }),
-  );
+  const collectionOf = (w: WorkloadEntry) => `${w.type}|${mapNamespace(input.namespaceMapping, w.namespace)}`;
+  const collections = new Map<string, { path: string; kind: string }>();
+  for (const w of manifest.workloads) {
+    const type = types.get(w.type);
+    if (type) collections.set(collectionOf(w), { path: resourcePath(type, mapNamespace(input.namespaceMapping, w.namespace)), kind: type.kind });
+  }
+  const serviceNamespaces = [...new Set(manifest.workloads.filter((w) => manifest.workloadServices[w.id]?.length).map((w) => mapNamespace(input.namespaceMapping, w.namespace)))];
+  const [workloads, withEndpoints] = await Promise.all([readWorkloads(target, collections), servicesWithEndpoints(target, serviceNamespaces)]);
+  for (const w of manifest.workloads) {
+    const namespace = mapNamespace(input.namespaceMapping, w.namespace);
+    const obj = workloads.get(collectionOf(w))?.get(w.name);
+    const counts = replicaCounts(obj);
+    const services = manifest.workloadServices[w.id] ?? [];
+    const reachable = obj !== undefined && workloadReady(obj) && services.every((id) => withEndpoints.has(`${namespace}/${id.split('/')[2]!}`));
+    ready.set(w.id, reachable);
+    // Replicas behind a Service without endpoints serve nothing yet.
+    replicas.set(w.id, { ready: reachable || services.length === 0 ? counts.ready : 0, total: counts.total });
+  }
   const count = (ws: readonly WorkloadEntry[]): ReadinessCount => ({
     ready: ws.filter((w) => ready.get(w.id)).length,
     total: ws.length,
@@ -149,4 +175,22 @@ export async function checkReadiness(clusters: ClusterRegistry, store: ObjectSto
     routes: Object.fromEntries([...routeWorkloads].map(([name, ws]) => [name, count(ws)])),
     notReady: manifest.workloads.filter((w) => !ready.get(w.id)).map((w) => `${w.namespace}/${w.name}`).sort().slice(0, 10),
   };
+}
+
+/**
+ * Polls the target every `pollMs` until the goal is reached or `maxWaitMs` has passed since the first
+ * attempt was scheduled, then returns the last report: one activity for the whole wait, however many
+ * polls it takes. Each poll is heartbeated (counts only), which is also where a pause's cancellation
+ * arrives; the Web UI shows the counts on the pending activity.
+ */
+export async function awaitReadiness(clusters: ClusterRegistry, store: ObjectStore, input: AwaitReadinessInput): Promise<ReadinessReport & { waitedMs: number }> {
+  const ctx = Context.current();
+  const deadline = ctx.info.scheduledTimestampMs + input.maxWaitMs;
+  for (;;) {
+    const report = await checkReadiness(clusters, store, input);
+    ctx.heartbeat({ ready: report.overall.ready, total: report.overall.total, notReady: report.notReady.slice(0, 3) });
+    const left = deadline - Date.now();
+    if (goalReached(input.goal, report) || left <= 0) return { ...report, waitedMs: Date.now() - ctx.info.scheduledTimestampMs };
+    await ctx.sleep(Math.min(input.pollMs, left));
+  }
 }

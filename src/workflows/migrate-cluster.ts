@@ -20,7 +20,7 @@ import type { MigrationActivities, PlanReport, ReadinessReport } from '../activi
 import { formatDuration, parseDuration } from '../domain/duration.js';
 import { readyPercent, type ReadinessCount } from '../domain/progress.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequest, type MigrationRequestInput } from '../domain/request.js';
-import { allowedWeight } from '../domain/weights.js';
+import { capped as cappedBy, goalReached, weightFor as allowedFor, ratioFor as ratioBy, type ReadinessGoal } from '../domain/readiness-goal.js';
 import { renderDetails } from './details.js';
 import {
   approveSignal,
@@ -54,7 +54,11 @@ const QUICK: ActivityOptions = { startToCloseTimeout: '1m', retry: { ...retry, m
 const BULK: ActivityOptions = {
   startToCloseTimeout: '30m', heartbeatTimeout: '1m', scheduleToCloseTimeout: '6h', retry: { ...retry, nonRetryableErrorTypes },
 };
+// A wait for readiness: one activity polling the target for as long as the workloads take; its
+// heartbeat is each poll, so a pause (which cancels it) and a lost worker are noticed within 30 s.
+const WAIT: ActivityOptions = { heartbeatTimeout: '30s', retry: { ...retry, maximumAttempts: 10, nonRetryableErrorTypes } };
 const quick = proxyActivities<MigrationActivities>(QUICK);
+const waiting = proxyActivities<MigrationActivities>({ ...WAIT, startToCloseTimeout: '1m' });
 const bulk = proxyActivities<MigrationActivities>(BULK);
 
 export interface MigrationResult {
@@ -343,48 +347,105 @@ async function waitForReadiness(request: MigrationRequest, backupId: string, pro
   // Traffic may start as soon as the first step can send some of it somewhere; the steps wait for the rest.
   const movesTraffic = request.task === 'migrate' && request.routes.length > 0;
   const firstStep = request.traffic.steps[0]!.weight;
+  if (patched(READINESS_WAITS_IN_ACTIVITY)) {
+    const goal: ReadinessGoal = { ...ratioRule(request), routes: request.routes.map((r) => r.name), weight: firstStep, until: movesTraffic ? 'first-traffic' : 'all' };
+    for (;;) {
+      const { report, waitedMs } = await awaitReadiness(request, backupId, progress, goal, timeoutMs - waited, 'wait for workloads to be ready');
+      waited += waitedMs;
+      if (goalReached(goal, report)) return;
+      if (waited >= timeoutMs) throw readinessTimeout(request, report);
+    }
+  }
   for (;;) {
     const report = await refreshReadiness(request, backupId, progress);
     if (report.overall.ready >= report.overall.total) return;
     if (movesTraffic && request.routes.some((r) => weightFor(request, firstStep, report, r.name) > 0)) return;
-    if (waited >= timeoutMs) {
-      throw ApplicationFailure.nonRetryable(
-        `${report.overall.total - report.overall.ready} of ${report.overall.total} workloads are not ready in ` +
-          `${request.target.cluster} after ${request.readiness.timeout}; traffic was not moved. Not ready: ${report.notReady.join(', ')}`,
-        'ReadinessTimeout',
-      );
-    }
+    if (waited >= timeoutMs) throw readinessTimeout(request, report);
     await pausableSleep(progress, pollMs, `readiness: ${report.overall.ready}/${report.overall.total} ready, next check in ${request.readiness.pollInterval}`);
     waited += pollMs;
   }
 }
 
-async function refreshReadiness(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<ReadinessReport> {
-  const report = await quick.checkReadiness({
-    backupId,
-    target: request.target.cluster,
-    storage: request.storage,
-    routes: request.routes.map((r) => ({ name: r.name, workloads: r.workloads })),
-    namespaceMapping: request.namespaces.mapping,
-  });
+function readinessTimeout(request: MigrationRequest, report: ReadinessReport): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    `${report.overall.total - report.overall.ready} of ${report.overall.total} workloads are not ready in ` +
+      `${request.target.cluster} after ${request.readiness.timeout}; traffic was not moved. Not ready: ${report.notReady.join(', ')}`,
+    'ReadinessTimeout',
+  );
+}
+
+// Readiness waits became one polling activity instead of a check and a timer per poll (history no longer
+// grows with how long workloads take); histories recorded before replay the old loop.
+const READINESS_WAITS_IN_ACTIVITY = 'readiness-waits-in-activity';
+
+const readinessInput = (request: MigrationRequest, backupId: string) => ({
+  backupId,
+  target: request.target.cluster,
+  storage: request.storage,
+  routes: request.routes.map((r) => ({ name: r.name, workloads: r.workloads })),
+  namespaceMapping: request.namespaces.mapping,
+});
+
+const ratioRule = (request: MigrationRequest) => ({ ratio: request.traffic.ratio, weightByReplicas: request.traffic.weightByReplicas });
+
+/**
+ * Waits (at most `maxWaitMs` of unpaused time) for the goal, in one activity; a pause cancels it and
+ * it starts again on resume with what is left. Returns the last report and the unpaused time waited.
+ */
+async function awaitReadiness(
+  request: MigrationRequest, backupId: string, progress: MigrationProgress, goal: ReadinessGoal, maxWaitMs: number, summary: string,
+): Promise<{ report: ReadinessReport; waitedMs: number }> {
+  let waitedMs = 0;
+  for (;;) {
+    await whileNotPaused(progress);
+    const started = Date.now();
+    const left = Math.max(0, maxWaitMs - waitedMs);
+    const scope = new CancellationScope();
+    let report: (ReadinessReport & { waitedMs: number }) | undefined;
+    try {
+      report = await scope.run(() => Promise.race([
+        waiting.awaitReadiness.executeWithOptions({ ...WAIT, startToCloseTimeout: left + 120_000, summary }, [{
+          ...readinessInput(request, backupId), goal, maxWaitMs: left, pollMs: parseDuration(request.readiness.pollInterval)!,
+        }]),
+        condition(() => progress.paused).then(() => undefined),
+      ]));
+    } finally {
+      // A pause won the race: the activity is cancelled and starts again on resume. (A cancellation from
+      // outside, a rollback, is thrown on as it is.)
+      scope.cancel();
+    }
+    // The activity measures its wait from its scheduling (retries included); a cancelled one by this clock.
+    waitedMs += Math.max(Date.now() - started, report?.waitedMs ?? 0);
+    if (report) {
+      const { waitedMs: _, ...counts } = report;
+      applyReadiness(progress, counts);
+      return { report: counts, waitedMs };
+    }
+  }
+}
+
+function applyReadiness(progress: MigrationProgress, report: ReadinessReport): void {
   progress.readiness = { ...report.overall, percent: readyPercent(report.overall) };
   for (const route of progress.routes) {
     const count = report.routes[route.name];
     if (count) Object.assign(route, { ready: count.ready, total: count.total });
   }
+}
+
+async function refreshReadiness(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<ReadinessReport> {
+  const report = await quick.checkReadiness(readinessInput(request, backupId));
+  applyReadiness(progress, report);
   return report;
 }
 
 /** The grayscale ratio that caps a route: overall or the route's own, in workloads or replicas. */
 function ratioFor(request: MigrationRequest, report: ReadinessReport, route: string): ReadinessCount {
-  const own = report.routes[route] ?? { ready: 0, total: 0 };
-  const cap = request.traffic.ratio === 'route' ? own : report.overall;
-  return request.traffic.weightByReplicas && cap.replicas ? cap.replicas : cap;
+  return ratioBy(ratioRule(request), report, route);
 }
 
 /** The weight a route may carry now: the planned step, capped by the grayscale ratio the request chose. */
 function weightFor(request: MigrationRequest, planned: number, report: ReadinessReport, route: string): number {
-  return allowedWeight(planned, ratioFor(request, report, route), report.routes[route] ?? { ready: 0, total: 0 });
+  return allowedFor(ratioRule(request), planned, report, route);
 }
 
 async function shiftTraffic(request: MigrationRequest, backupId: string, progress: MigrationProgress, control: Control): Promise<void> {
@@ -422,7 +483,25 @@ async function shiftTraffic(request: MigrationRequest, backupId: string, progres
     }
     // A step whose weight the grayscale ratio does not allow yet holds at what it allows, re-checking
     // readiness, until it does or the readiness timeout runs out (then the migration fails and rolls back).
-    for (let held = 0; ; held += pollMs) {
+    if (patched(READINESS_WAITS_IN_ACTIVITY)) {
+      let report = await refreshReadiness(request, backupId, progress);
+      for (let held = 0; ;) {
+        const current: Record<string, number> = {};
+        for (const route of request.routes) {
+          await applyWeight(route, weightFor(request, step.weight, report, route.name), progress, `route ${route.name}: step ${i + 1}/${steps.length}`);
+          current[route.name] = routeProgress(progress, route.name).weight;
+        }
+        publish(progress);
+        if (!request.routes.some((r) => cappedBy(ratioRule(request), step.weight, report, r.name))) break;
+        if (cutoverDue()) break steps;
+        if (held >= holdLimitMs) throw heldTooLong(request, i, step.weight, report);
+        const goal: ReadinessGoal = { ...ratioRule(request), routes: request.routes.map((r) => r.name), weight: step.weight, until: 'step', current };
+        const wait = Math.min(holdLimitMs - held, untilCutover() ?? Infinity);
+        const waited = await awaitReadiness(request, backupId, progress, goal, wait, `step ${i + 1} held at the grayscale ratio (${report.overall.ready} of ${report.overall.total} ready)`);
+        held += waited.waitedMs;
+        report = waited.report;
+      }
+    } else for (let held = 0; ; held += pollMs) {
       const report = await refreshReadiness(request, backupId, progress);
       let capped = false;
       for (const route of request.routes) {
@@ -435,14 +514,7 @@ async function shiftTraffic(request: MigrationRequest, backupId: string, progres
       publish(progress);
       if (!capped) break;
       if (cutoverDue()) break steps;
-      if (held >= holdLimitMs) {
-        throw ApplicationFailure.nonRetryable(
-          `traffic step ${i + 1} (${step.weight}%) was held for ${request.readiness.timeout} because only ` +
-            `${report.overall.ready} of ${report.overall.total} workloads are ready in ${request.target.cluster} ` +
-            `(not ready: ${report.notReady.join(', ')}); traffic was moved back to the source`,
-          'ReadinessTimeout',
-        );
-      }
+      if (held >= holdLimitMs) throw heldTooLong(request, i, step.weight, report);
       await pausableSleep(progress, pollMs, `step ${i + 1} held at the grayscale ratio (${report.overall.ready}/${report.overall.total} ready)`, cutoverClock);
     }
     log.info('traffic step applied', { step: i + 1, planned: step.weight, weights: progress.routes.map((r) => `${r.name}=${r.weight}`) });
@@ -455,6 +527,15 @@ async function shiftTraffic(request: MigrationRequest, backupId: string, progres
   }
   progress.step.nextAt = undefined;
   if (cutoverDue()) await cutover(request, backupId, progress);
+}
+
+function heldTooLong(request: MigrationRequest, i: number, weight: number, report: ReadinessReport): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    `traffic step ${i + 1} (${weight}%) was held for ${request.readiness.timeout} because only ` +
+      `${report.overall.ready} of ${report.overall.total} workloads are ready in ${request.target.cluster} ` +
+      `(not ready: ${report.notReady.join(', ')}); traffic was moved back to the source`,
+    'ReadinessTimeout',
+  );
 }
 
 /**

@@ -1,5 +1,6 @@
 // The migration workflow on Temporal's time-skipping test server, with stubbed activities: step timers,
 // pause during a timer, rollback from restore and from traffic, readiness capping, bad input.
+import { goalReached } from '../../src/domain/readiness-goal.js';
 import assert from 'node:assert/strict';
 import { afterEach, before, beforeEach, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
@@ -66,6 +67,10 @@ async function run(
 ) {
   const taskQueue = `q-${++counter}`;
   let readinessCalls = 0;
+  const check = async () => {
+    readinessCalls += 1;
+    return hooks.readiness?.(readinessCalls) ?? { overall: { ready: 1, total: 1 }, routes: { web: { ready: 1, total: 1 } }, notReady: [] };
+  };
   const activities: MigrationActivities = {
     async checkConnectivity() {
       return { storage: { bucket: 'kubeferry', roundTripMs: 1 } };
@@ -104,9 +109,16 @@ async function run(
       await hooks.onWave?.(i.kinds, id);
       return { wave: i.wave, created: i.kinds.length, skipped: 0, updated: 0, failed: 0, errors: [], differing: 0, differences: [] };
     },
-    async checkReadiness() {
-      readinessCalls += 1;
-      return hooks.readiness?.(readinessCalls) ?? { overall: { ready: 1, total: 1 }, routes: { web: { ready: 1, total: 1 } }, notReady: [] };
+    checkReadiness: check,
+    async awaitReadiness(i) {
+      // The real activity's polls, each a heartbeat (where a cancellation arrives) and a short real sleep
+      // standing for pollMs: over at the goal, or once maxWaitMs of polls have passed.
+      for (let waitedMs = 0; ; waitedMs += i.pollMs) {
+        const report = await check();
+        if (goalReached(i.goal, report) || waitedMs >= i.maxWaitMs) return { ...report, waitedMs };
+        Context.current().heartbeat();
+        await Context.current().sleep(20);
+      }
     },
     async setRouteWeight(i) {
       // Workflow (skipped) time at which the step scheduled this call.
@@ -236,12 +248,17 @@ describe('migrateCluster workflow', () => {
     // Ready 0/2 on the first poll, 2/2 on the second; one workload drops out while traffic moves
     // (polls 3-6) and is back from the 7th poll on.
     const readyAt = (n: number) => (n === 2 || n >= 7 ? 2 : n < 2 ? 0 : 1);
-    const { result, calls } = await run(request, { readiness: (n) => twoWorkloads(readyAt(n)) });
+    let lastPoll = 0;
+    const pollAtWeight: [number, number][] = [];
+    const { result, calls } = await run(request, {
+      readiness: (n) => { lastPoll = n; return twoWorkloads(readyAt(n)); },
+      onWeight: async (weight) => { pollAtWeight.push([weight, lastPoll]); },
+    });
     assert.equal(result.status, 'Completed');
     // With half the workloads ready the 100% step is held at 50% until the ratio allows 100%.
     assert.deepEqual(calls.weights.map((w) => w.weight), [10, 25, 50, 100]);
-    const held = calls.weights[3]!.at - calls.weights[2]!.at;
-    assert.ok(held >= 5 * 60_000 + 10_000 - 1000, `the 100% step was not held: it came ${held} ms after 50%`);
+    const at100 = pollAtWeight.find(([w]) => w === 100)![1];
+    assert.ok(at100 >= 7, `the 100% step was not held until the 7th poll: it came after poll ${at100}`);
   });
 
   it('fails and moves traffic back when a held step waits past the readiness timeout', async () => {
@@ -366,7 +383,8 @@ describe('migrateCluster workflow', () => {
   for (const phase of ['backup', 'readiness', 'pause', 'after cutover'] as const) {
     it(`rolls back from ${phase}: every route back to the source, then the migration's objects cleaned up on request`, async () => {
       const calls: Calls = { weights: [], waves: [] };
-      const input: MigrationRequestInput = { ...request, traffic: { steps: [50, 100], stepInterval: '5m', observeFor: '1h' } };
+      // A long readiness timeout: the stand-in activity's polls take 20 ms each, and the rollback must find it still waiting.
+      const input: MigrationRequestInput = { ...request, traffic: { steps: [50, 100], stepInterval: '5m', observeFor: '1h' }, readiness: { pollInterval: '10s', timeout: '2h' } };
       const rollback = (id: string) => signal(id, 'rollback', { reason: `from ${phase}`, cleanup: true });
       const notReadyUntil = phase === 'readiness' ? 1000 : 0;
       const hooks: Hooks = {
@@ -380,7 +398,8 @@ describe('migrateCluster workflow', () => {
       };
       const { result } = await run(input, hooks, calls, async (id) => {
         if (phase === 'readiness') {
-          await env.sleep('1m');
+          // No time skipped here: readiness is one activity polling (heartbeating) in real time, and skipped time
+          // would run out its heartbeat timeout.
           await waitFor(async () => (await progressOf(id)).phase === 'readiness');
           await rollback(id);
         }
