@@ -187,22 +187,34 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
 
 /** PodDisruptionBudgets wait for the workloads they select (the plan then restores them after). */
 export function linkSelectors(results: readonly Pick<TypeResult<unknown>, 'nodes' | 'podLabels' | 'selectors'>[]): PlanNode[] {
-  const podLabels = new Map(results.flatMap((r) => r.podLabels));
+  const podLabels = byNamespace(results.flatMap((r) => r.podLabels), ([id]) => id.split('/')[1]!);
   const extra = new Map<string, string[]>();
   for (const s of results.flatMap((r) => r.selectors)) {
     if (s.kind !== 'PodDisruptionBudget') continue;
-    extra.set(s.id, [...podLabels].filter(([id, labels]) => id.split('/')[1] === s.namespace && matches(s.selector, labels)).map(([id]) => id));
+    extra.set(s.id, (podLabels.get(s.namespace) ?? []).filter(([, labels]) => matches(s.selector, labels)).map(([id]) => id));
   }
   return results.flatMap((r) => r.nodes).map((n) => (extra.has(n.id) ? { ...n, refs: [...n.refs, ...extra.get(n.id)!] } : n));
 }
 
 /** For each workload, the Services of its namespace whose selector matches its pod labels. */
 export function servicesOfWorkloads(results: readonly Pick<TypeResult<unknown>, 'podLabels' | 'selectors'>[]): Record<string, string[]> {
-  const services = results.flatMap((r) => r.selectors).filter((s) => s.kind === 'Service');
+  const services = byNamespace(results.flatMap((r) => r.selectors).filter((s) => s.kind === 'Service'), (s) => s.namespace);
   return Object.fromEntries(results.flatMap((r) => r.podLabels).map(([id, labels]) => [
     id,
-    services.filter((s) => id.split('/')[1] === s.namespace && matches(s.selector, labels)).map((s) => s.id),
+    (services.get(id.split('/')[1]!) ?? []).filter((s) => matches(s.selector, labels)).map((s) => s.id),
   ]));
+}
+
+/** Selectors only match within a namespace: grouping by it keeps matching linear in the usual case. */
+function byNamespace<T>(items: readonly T[], namespaceOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const ns = namespaceOf(item);
+    const group = groups.get(ns);
+    if (group) group.push(item);
+    else groups.set(ns, [item]);
+  }
+  return groups;
 }
 
 export function mergeLeftOut(groups: readonly LeftOutGroup[]): LeftOutGroup[] {

@@ -10,8 +10,12 @@ import { resourceTypeName, selectResourceTypes, type ApiResourceInfo, type LeftO
 import type { BackupFilters, LeftOutGroup, RawObject, TypeEntry, WorkloadEntry } from './backup-format.js';
 import type { Cluster } from './clusters.js';
 import { discover } from './discovery.js';
-import { KubeApiError, listPages, resourcePath } from './kube-rest.js';
-import { leaveOutReason } from './leave-out.js';
+import { KubeApiError, listManyAhead, listPages, resourcePath } from './kube-rest.js';
+import { collectionStage, leaveOutReason } from './leave-out.js';
+import { forEachConcurrently } from './restore.js';
+
+/** Types listed at the same time by one backup (each with its namespaces' lists ahead, see listManyAhead). */
+const TYPES_AT_ONCE = 4;
 
 const MAX_EXAMPLES = 5;
 
@@ -50,7 +54,16 @@ export interface SourceScan {
   leftOutTypes: LeftOutType[];
   /** "group/Kind" -> plural, for kinds served by a CustomResourceDefinition. */
   crdPlurals: Map<string, string>;
+  /**
+   * List namespaced types across all namespaces and keep the selected ones: when the selection is most of
+   * the cluster, one paged list per type instead of one per type and namespace (thousands of requests).
+   */
+  wideLists?: boolean;
 }
+
+/** A selection of at least this share of the cluster's namespaces (and more than a few) is listed cluster-wide. */
+const WIDE_LIST_SHARE = 0.5;
+const WIDE_LIST_MIN_NAMESPACES = 4;
 
 export interface SelectionInput {
   source: string;
@@ -100,7 +113,8 @@ export async function scanSource(source: Cluster, input: SelectionInput): Promis
     .filter((r) => r.kind !== 'Namespace' && (r.namespaced || input.clusterResources === 'include'))
     .map((r) => typeEntry(r, crdPlurals))
     .sort((a, b) => (OWNER_ORDER[a.name] ?? 0) - (OWNER_ORDER[b.name] ?? 0) || Number(a.namespaced) - Number(b.namespaced));
-  return { version: version.gitVersion, namespaces, types, served: discovery.preferred, allowed, leftOutTypes: selection.leftOut, crdPlurals };
+  const wideLists = namespaces.length >= WIDE_LIST_MIN_NAMESPACES && namespaces.length >= WIDE_LIST_SHARE * namespaceList.length;
+  return { version: version.gitVersion, namespaces, types, served: discovery.preferred, allowed, leftOutTypes: selection.leftOut, crdPlurals, wideLists };
 }
 
 export function typeEntry(r: ApiResourceInfo, crdPlurals: ReadonlyMap<string, string>): TypeEntry {
@@ -182,25 +196,43 @@ export async function collectType<T>(
   onPage: () => void,
 ): Promise<TypeResult<T>> {
   const type = collector.type;
-  for (const namespace of type.namespaced ? scan.namespaces : [undefined]) {
+  if (type.namespaced && scan.wideLists) {
+    // Objects of other namespaces pass through memory and are dropped here, never stored.
+    const selected = new Set(scan.namespaces);
     try {
-      for await (const page of listPages<RawObject>(source.rest, resourcePath(type, namespace), { labelSelector })) {
-        for (const obj of page) if (collector.accept(obj)) await sink.add(type, obj);
+      for await (const page of listPages<RawObject>(source.rest, resourcePath(type), { labelSelector })) {
+        for (const obj of page) if (selected.has(obj.metadata?.namespace ?? '') && collector.accept(obj)) await sink.add(type, obj);
         onPage();
       }
+      return collector.done(await sink.finish(type));
     } catch (err) {
-      if (err instanceof KubeApiError && err.code === 403) {
-        throw ApplicationFailure.nonRetryable(
-          `the credentials for cluster "${source.name}" may not list ${type.name}${namespace ? ` in namespace ${namespace}` : ''}. ` +
-            `Grant "list" on it, or add ${type.name} to resources.exclude.`,
-          'AccessDenied',
-        );
-      }
-      if (err instanceof KubeApiError && err.code === 400 && labelSelector) {
-        throw ApplicationFailure.nonRetryable(`labelSelector "${labelSelector}" is not valid: ${err.message}`, 'InvalidRequest');
-      }
-      throw err;
+      // Credentials that may list only in some namespaces: list namespace by namespace (nothing was accepted
+      // yet, a 403 comes with the first page).
+      if (!(err instanceof KubeApiError && err.code === 403)) throw err;
     }
+  }
+  const namespaces = type.namespaced ? scan.namespaces : [undefined];
+  let namespace: string | undefined;
+  try {
+    const pages = listManyAhead<RawObject>(source.rest, namespaces.map((ns) => resourcePath(type, ns)), { labelSelector, window: source.concurrency });
+    for await (const page of pages) {
+      namespace = namespaces[page.index];
+      for (const obj of page.items) if (collector.accept(obj)) await sink.add(type, obj);
+      onPage();
+    }
+  } catch (err) {
+    if (err instanceof KubeApiError && err.listIndex !== undefined) namespace = namespaces[err.listIndex];
+    if (err instanceof KubeApiError && err.code === 403) {
+      throw ApplicationFailure.nonRetryable(
+        `the credentials for cluster "${source.name}" may not list ${type.name}${namespace ? ` in namespace ${namespace}` : ''}. ` +
+          `Grant "list" on it, or add ${type.name} to resources.exclude.`,
+        'AccessDenied',
+      );
+    }
+    if (err instanceof KubeApiError && err.code === 400 && labelSelector) {
+      throw ApplicationFailure.nonRetryable(`labelSelector "${labelSelector}" is not valid: ${err.message}`, 'InvalidRequest');
+    }
+    throw err;
   }
   return collector.done(await sink.finish(type));
 }
@@ -318,19 +350,27 @@ export async function collectSelection<T>(
   const namespaceType = typeEntry({ group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false, verbs: [] }, scan.crdPlurals);
   await collectObjects(namespaceType, await Promise.all(scan.namespaces.map((n) => source.rest.get<RawObject>(`/api/v1/namespaces/${n}`))));
 
-  for (const type of scan.types) {
-    const earlier = await hooks.resume?.(type);
-    if (earlier) {
-      for (const uid of earlier.covered) covered.add(uid);
-      Object.assign(type, earlier.type);
-      results.push(earlier);
-      await hooks.finished?.(earlier, true);
-      continue;
-    }
-    const result = await collectType(source, scan, new TypeCollector<T>(type, scan, covered), makeSink(), filters.labelSelector, () => hooks.page?.());
-    results.push(result);
-    await hooks.finished?.(result, false);
+  // Several types at a time, in stages: a kind that a controller makes (ReplicaSets, Pods...) after the
+  // kinds that make it, whose uids decide what is left out. Results keep the scan's order.
+  const order = new Map(scan.types.map((t, i) => [t.name, i]));
+  const byType: TypeResult<T>[] = [];
+  const stages = [...new Set(scan.types.map((t) => collectionStage(t.kind)))].sort((a, b) => a - b);
+  for (const stage of stages) {
+    await forEachConcurrently(scan.types.filter((t) => collectionStage(t.kind) === stage), async (type) => {
+      const earlier = await hooks.resume?.(type);
+      if (earlier) {
+        for (const uid of earlier.covered) covered.add(uid);
+        Object.assign(type, earlier.type);
+        byType[order.get(type.name)!] = earlier;
+        await hooks.finished?.(earlier, true);
+        return;
+      }
+      const result = await collectType(source, scan, new TypeCollector<T>(type, scan, covered), makeSink(), filters.labelSelector, () => hooks.page?.());
+      byType[order.get(type.name)!] = result;
+      await hooks.finished?.(result, false);
+    }, TYPES_AT_ONCE);
   }
+  results.push(...byType.filter(Boolean));
 
   if (filters.clusterResources === 'auto') {
     const byType = new Map<string, { type: TypeEntry; objs: RawObject[] }>();

@@ -12,6 +12,15 @@ const CONTROLLER_CHILDREN: Record<string, readonly string[]> = {
   CronJob: ['Job'],
 };
 
+/**
+ * When a kind can be collected: after every kind whose controller makes it (0 for kinds no built-in
+ * controller makes), so that its owners' uids are known when its objects are judged.
+ */
+export function collectionStage(kind: string): number {
+  const parents = Object.entries(CONTROLLER_CHILDREN).filter(([, children]) => children.includes(kind)).map(([parent]) => parent);
+  return parents.length ? 1 + Math.max(...parents.map(collectionStage)) : 0;
+}
+
 export interface LeaveOutContext {
   /** Uids of source objects that are copied, or left out because their own controller is. */
   covered: ReadonlySet<string>;
