@@ -9,6 +9,8 @@ import { KubeRest } from './kube-rest.js';
  * of 5 (kubectl's 50), below what a control plane takes before its own fairness limits answer 429.
  */
 const DEFAULT_QPS = 200;
+/** Requests in flight to one API server from one bulk activity (a restore wave's writes, a backup's lists). */
+export const DEFAULT_CONCURRENCY = 32;
 
 export interface Cluster {
   name: string;
@@ -17,6 +19,8 @@ export interface Cluster {
   /** Raw JSON access, rate-limited: what moves objects (the typed clients drop fields they do not know). */
   rest: KubeRest;
   server: string;
+  /** Requests a bulk activity keeps in flight to this API server. */
+  concurrency: number;
 }
 
 export class ClusterRegistry {
@@ -47,8 +51,13 @@ export class ClusterRegistry {
       name,
       kc,
       discovery: kc.makeApiClient(k8s.DiscoveryV1Api),
-      rest: new KubeRest(kc, { qps: config.qps ?? DEFAULT_QPS, burst: config.burst ?? (config.qps ?? DEFAULT_QPS) * 2 }),
+      rest: new KubeRest(kc, {
+        qps: config.qps ?? DEFAULT_QPS,
+        burst: config.burst ?? (config.qps ?? DEFAULT_QPS) * 2,
+        maxSockets: Math.max(32, config.concurrency ?? DEFAULT_CONCURRENCY),
+      }),
       server: kc.getCurrentCluster()?.server ?? '(unknown server)',
+      concurrency: config.concurrency ?? DEFAULT_CONCURRENCY,
     };
     this.cache.set(name, cluster);
     return cluster;

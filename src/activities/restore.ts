@@ -56,15 +56,24 @@ export async function restoreWave(
     ownerUid: (ref) => owners.uid(ref),
   };
 
-  for (; cursor.archive < archives.length; cursor.archive++, cursor.offset = 0) {
-    const archive = archives[cursor.archive]!;
+  // The next part is fetched and decoded while this one is written, so the API server never waits on S3.
+  const load = (i: number) => {
+    const archive = archives[i]!;
     const type = types.get(archive.type)!;
-    const objects = (await loadArchive(store, input.storage.bucket, input.backupId, archive, encryptionKey))
-      .filter((o) => ids.has(objectId(type.kindKey, o.metadata?.namespace, o.metadata!.name!)));
+    const loading = loadArchive(store, input.storage.bucket, input.backupId, archive, encryptionKey)
+      .then((objs) => objs.filter((o) => ids.has(objectId(type.kindKey, o.metadata?.namespace, o.metadata!.name!))));
+    loading.catch(() => undefined); // awaited in its turn; not an unhandled rejection meanwhile
+    return loading;
+  };
+  let next = cursor.archive < archives.length ? load(cursor.archive) : undefined;
+  for (; cursor.archive < archives.length; cursor.archive++, cursor.offset = 0) {
+    const type = types.get(archives[cursor.archive]!.type)!;
+    const objects = await next!;
+    next = cursor.archive + 1 < archives.length ? load(cursor.archive + 1) : undefined;
     while (cursor.offset < objects.length) {
       const chunk = objects.slice(cursor.offset, cursor.offset + CHUNK);
       await owners.resolve(chunk.flatMap((o) => ownersOf(o, input.namespaceMapping)));
-      await forEachConcurrently(chunk, async (o) => restoreOne(target, type, sanitizeRaw(o, ctx), input, result));
+      await forEachConcurrently(chunk, async (o) => restoreOne(target, type, sanitizeRaw(o, ctx), input, result), target.concurrency);
       cursor.offset += chunk.length;
       heartbeat(cursor);
     }

@@ -12,6 +12,8 @@ export interface ClusterConfig {
   /** Client-side limit on requests per second to this API server (default 200; 0 = none), and its burst. */
   qps?: number;
   burst?: number;
+  /** Requests one bulk activity keeps in flight to this API server (default 32). */
+  concurrency?: number;
 }
 
 export interface StorageConfig {
@@ -88,6 +90,7 @@ export function loadWorkerConfig(file = defaultConfigPath()): WorkerConfig {
       ...(typeof value.context === 'string' ? { context: value.context } : {}),
       ...(typeof value.qps === 'number' ? { qps: value.qps } : {}),
       ...(typeof value.burst === 'number' ? { burst: value.burst } : {}),
+      ...(value.concurrency === undefined ? {} : { concurrency: positiveInteger(value.concurrency, `${file}: clusters.${name}.concurrency`) }),
     };
   }
   if (Object.keys(clusters).length === 0) throw new ConfigError(`${file}: no clusters configured under 'clusters:'`);
@@ -130,4 +133,11 @@ export function readEnvFile(file: string): Record<string, string> {
     if (m) out[m[1]!] = m[2]!.trim();
   }
   return out;
+}
+
+function positiveInteger(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 512) {
+    throw new ConfigError(`${where} must be a whole number from 1 to 512, not ${JSON.stringify(value)}`);
+  }
+  return value;
 }
