@@ -19,7 +19,7 @@ const forbiddenInWorkflows = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.stack/', 'test/fixtures/', 'coverage/'] },
+  { ignores: ['node_modules/', '.stack/', 'test/fixtures/', 'coverage/', 'build/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

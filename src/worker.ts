@@ -11,11 +11,13 @@ export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', impor
 export async function createWorker(config: WorkerConfig, connection?: NativeConnection): Promise<Worker> {
   // Read before connecting, so that a missing or malformed payload key file is the error reported.
   const dataConverter = workerDataConverter(config.payloadEncryption);
+  // A bundle built ahead of time (npm run build:workflows) spares the worker webpack and its memory.
+  const bundle = process.env.KUBEFERRY_WORKFLOW_BUNDLE;
   return Worker.create({
     connection: connection ?? (await NativeConnection.connect({ address: config.temporal.address })),
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    workflowsPath,
+    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath }),
     activities: createActivities(depsFromConfig(config)),
     // Payload encryption (config payloadEncryption): off by default.
     ...(dataConverter ? { dataConverter } : {}),
