@@ -23,13 +23,11 @@ async function reach(cluster: Cluster, role: string): Promise<string> {
 /** Asks the API server whether this identity may do each verb on each resource (cluster-wide). */
 async function assertAllowed(cluster: Cluster, role: string, checks: [verb: string, group: string, resource: string][]) {
   const authz = cluster.kc.makeApiClient(AuthorizationV1Api);
-  const denied: string[] = [];
-  for (const [verb, group, resource] of checks) {
-    const review = await authz.createSelfSubjectAccessReview({
-      body: { spec: { resourceAttributes: { verb, group, resource } } },
-    });
-    if (!review.status?.allowed) denied.push(`${verb} ${group ? `${resource}.${group}` : resource}`);
-  }
+  // All at once: each review is a round trip, and a migration waits for all of them before it starts.
+  const reviews = await Promise.all(checks.map(([verb, group, resource]) => authz.createSelfSubjectAccessReview({
+    body: { spec: { resourceAttributes: { verb, group, resource } } },
+  })));
+  const denied = checks.filter((_, i) => !reviews[i]!.status?.allowed).map(([verb, group, resource]) => `${verb} ${group ? `${resource}.${group}` : resource}`);
   if (denied.length) {
     throw ApplicationFailure.nonRetryable(
       `the credentials for the ${role} cluster "${cluster.name}" may not: ${denied.join(', ')}. Grant them, or use other credentials in the worker config.`,
@@ -70,18 +68,24 @@ export async function checkConnectivity(
   routers: WorkerConfig['routers'] = {},
 ): Promise<ConnectivityReport> {
   const report: ConnectivityReport = { storage: { bucket: input.storage.bucket, roundTripMs: 0 } };
-  if (input.needs.source) {
-    const source = clusters.get(input.source);
-    report.source = { version: await reach(source, 'source') };
-    await assertAllowed(source, 'source', SOURCE_NEEDS);
-  }
-  if (input.needs.target) {
-    const target = clusters.get(input.target);
-    report.target = { version: await reach(target, 'target') };
-    await assertAllowed(target, 'target', TARGET_NEEDS);
-  }
-  if (input.routes?.length) await checkRoutes(routers, clusters, input.routes);
-  if (!input.needs.storage) return report;
+  const cluster = async (name: string, role: 'source' | 'target', needs: [string, string, string][]) => {
+    const c = clusters.get(name);
+    const version = await reach(c, role);
+    await assertAllowed(c, role, needs);
+    report[role] = { version };
+  };
+  // The checks run side by side; when several fail, the first in this order is the one reported.
+  const outcomes = await Promise.allSettled([
+    input.needs.source ? cluster(input.source, 'source', SOURCE_NEEDS) : undefined,
+    input.needs.target ? cluster(input.target, 'target', TARGET_NEEDS) : undefined,
+    input.routes?.length ? checkRoutes(routers, clusters, input.routes) : undefined,
+    input.needs.storage ? checkStorage(store, input, report) : undefined,
+  ]);
+  for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+  return report;
+}
+
+async function checkStorage(store: ObjectStore, input: ConnectivityInput, report: ConnectivityReport): Promise<void> {
   const started = Date.now();
   const key = `${input.storage.prefix.replace(/\/+$/, '')}/.kubeferry-probe-${process.pid}-${started}`;
   try {
@@ -97,5 +101,4 @@ export async function checkConnectivity(
     );
   }
   report.storage.roundTripMs = Date.now() - started;
-  return report;
 }
