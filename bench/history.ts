@@ -82,3 +82,23 @@ export function stepApplyDelays(history: History, samples: readonly [number, num
   }
   return delays;
 }
+
+export interface ActivityRun {
+  type: string;
+  summary: string;
+  seconds: number;
+}
+
+/** Each completed activity of these types with its summary and its time from scheduling to completion. */
+export function activityRuns(history: History, types: readonly string[]): ActivityRun[] {
+  const scheduled = new Map<string, { type: string; summary: string; at: number }>();
+  const runs: ActivityRun[] = [];
+  for (const e of history.events ?? []) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s && types.includes(s.activityType?.name ?? '')) scheduled.set(String(e.eventId), { type: s.activityType!.name!, summary: decodeSummary(e), at: eventMs(e) });
+    const c = e.activityTaskCompletedEventAttributes;
+    const start = c ? scheduled.get(String(c.scheduledEventId)) : undefined;
+    if (start) runs.push({ type: start.type, summary: start.summary, seconds: (eventMs(e) - start.at) / 1000 });
+  }
+  return runs;
+}

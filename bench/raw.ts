@@ -12,6 +12,8 @@ export interface Rate {
   seconds: number;
   perSecond: number;
   concurrency: number;
+  /** Per kind, from its first request to its last answer (objects go kind by kind). */
+  byKind?: Record<string, { objects: number; seconds: number; perSecond: number }>;
 }
 
 const rate = (objects: number, ms: number, concurrency: number): Rate => ({ objects, seconds: ms / 1000, perSecond: objects / (ms / 1000), concurrency });
@@ -22,10 +24,19 @@ export async function createAll(rest: KubeRest, namespaces: readonly string[], o
   await forEachConcurrently(namespaces, async (name) => {
     await rest.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
   }, concurrency);
+  const kinds = new Map<string, { first: number; last: number; objects: number }>();
   await forEachConcurrently(objects, async (o) => {
+    const kind = kinds.get(o.kind) ?? { first: performance.now(), last: 0, objects: 0 };
+    kinds.set(o.kind, kind);
     await rest.request('POST', o.collection, { body: o.body });
+    kind.last = performance.now();
+    kind.objects += 1;
   }, concurrency);
-  return rate(namespaces.length + objects.length, performance.now() - started, concurrency);
+  const byKind = Object.fromEntries([...kinds].map(([k, v]) => {
+    const seconds = (v.last - v.first) / 1000;
+    return [k, { objects: v.objects, seconds: Math.round(seconds * 100) / 100, perSecond: Math.round(v.objects / seconds) }];
+  }));
+  return { ...rate(namespaces.length + objects.length, performance.now() - started, concurrency), byKind };
 }
 
 /**

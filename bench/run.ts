@@ -25,7 +25,7 @@ import { loadWorkerConfig, readEnvFile } from '../src/config/worker-config.js';
 import { HaproxyRouter } from '../src/routers/haproxy.js';
 import type { MigrationRequestInput } from '../src/domain/request.js';
 import type { migrateCluster, MigrationResult } from '../src/workflows/index.js';
-import { activitySpanMs, startedMs, stepApplyDelays } from './history.js';
+import { activityRuns, activitySpanMs, startedMs, stepApplyDelays } from './history.js';
 import { inNamespace, widgetCrd, WIDGET_CRD, workloadMix, type BenchObject } from './mix.js';
 import { createAll, deleteNamespacesAndWait, listAndPut, probeCreateConcurrency, type Rate } from './raw.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
@@ -225,6 +225,7 @@ async function main() {
   report.raw = {
     createPerSecond: round(rawCreate.perSecond), createSeconds: round(rawCreate.seconds, 2), createConcurrency: probe.best,
     createProbe: probe.tried.map((t) => ({ concurrency: t.concurrency, perSecond: round(t.perSecond) })),
+    createByKind: rawCreate.byKind,
     listPutPerSecond: round(rawListPut.perSecond), listPutSeconds: round(rawListPut.seconds, 2), listPutConcurrency: rawListPut.concurrency,
     listPutObjects: rawListPut.objects,
   };
@@ -271,6 +272,7 @@ async function main() {
       seconds: round(writeMs / 1000, 2), objectsPerSecond: round(restored / (writeMs / 1000)),
       wavesSeconds: round(wavesMs / 1000, 2), wavesObjectsPerSecond: round(restored / (wavesMs / 1000)),
       taskSeconds: round(restore.seconds, 1), historyEvents: restoreHistory.events,
+      steps: activityRuns(restoreHistory.history, ['preflightRestore', 'restoreWave']).map((r) => ({ what: r.summary, seconds: round(r.seconds, 2) })),
     };
 
     memory.phase('migrate');

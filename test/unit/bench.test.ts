@@ -2,7 +2,7 @@
 // benchmark itself runs apart from the tests (npm run bench); nothing here measures a speed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { activitySpanMs, stepApplyDelays } from '../../bench/history.js';
+import { activityRuns, activitySpanMs, stepApplyDelays } from '../../bench/history.js';
 import { inNamespace, namespaceCount, workloadMix } from '../../bench/mix.js';
 
 const ts = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
@@ -56,6 +56,7 @@ describe('benchmark history reading', () => {
   it('spans activities from the first scheduling to the last completion', () => {
     assert.equal(activitySpanMs(history, ['restoreWave']), 7_000);
     assert.equal(activitySpanMs(history, ['backupResources']), undefined);
+    assert.deepEqual(activityRuns(history, ['restoreWave']).map((r) => r.seconds), [3.5, 3]);
   });
 
   it('times each step from its timer firing to the first sample showing the new weight', () => {
