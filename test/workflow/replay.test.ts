@@ -1,8 +1,8 @@
 // Determinism: the saved histories of representative runs (test/histories/*.json, recorded by
 // `npm run histories:record`) replay against the current workflow code. A workflow change that would
 // break running migrations fails here; such a change goes behind patched() (see
-// src/workflows/migrate-cluster.ts), and the *.pre-patch.json histories, recorded with the code before
-// a patch, keep the old branch tested.
+// src/workflows/migrate-cluster.ts), and the *.pre-patch.json and *.pre-<name>-patch.json histories, recorded
+// with the code before a patch, keep the old branch tested.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -92,8 +92,8 @@ describe('saved workflow histories replay against the current workflow code', ()
     });
   }
 
-  it('covers both branches of each patch: a *.pre-patch.json history lacks the patch marker its counterpart has', () => {
-    for (const file of files.filter((f) => f.endsWith('.pre-patch.json'))) {
+  it('covers both branches of each patch: a *.pre-patch.json (or *.pre-<name>-patch.json) history lacks the patch marker its counterpart has', () => {
+    for (const file of files.filter((f) => /\.pre-([a-z-]+-)?patch\.json$/.test(f))) {
       const counterpart = `${workflowIdOf(file)}.json`;
       assert.ok(files.includes(counterpart), `${file} has no counterpart ${counterpart} recorded with the current code`);
       assert.ok(patchMarkers(load(counterpart)) > patchMarkers(load(file)), `${counterpart} has no patch marker that ${file} lacks`);
