@@ -355,10 +355,17 @@ async function timed(started: Promise<WorkflowHandle<typeof migrateCluster>>) {
 
 async function cleanup(namespaces: string[]) {
   await Promise.all([
-    deleteNamespacesAndWait(source, namespaces, 0).catch(() => undefined),
-    deleteNamespacesAndWait(target, [...namespaces, ...namespaces.map((ns) => `${ns}-m`)], 0).catch(() => undefined),
+    deleteNamespacesAndWait(source, namespaces),
+    deleteNamespacesAndWait(target, [...namespaces, ...namespaces.map((ns) => `${ns}-m`)]),
   ]);
   for (const key of await store.list(bucket, `${prefix}/`)) await store.delete(bucket, key);
+  // The stack as it was: its two nodes (tests count on them: a DaemonSet runs a pod on each) and its own
+  // Service range. The extra range goes once its addresses are released with the Services.
+  for (const rest of [source, target]) {
+    const nodes = await rest.get<{ items: { metadata: { name: string } }[] }>('/api/v1/nodes');
+    for (const n of nodes.items.filter((x) => x.metadata.name.startsWith('bench-node-'))) await rest.request('DELETE', `/api/v1/nodes/${n.metadata.name}`);
+    await rest.request('DELETE', '/apis/networking.k8s.io/v1/servicecidrs/bench-services').catch(() => undefined);
+  }
 }
 
 function machine() {
