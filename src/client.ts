@@ -4,7 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import { clientDataConverter } from './codec/data-converter.js';
 import type { PayloadEncryptionSettings } from './config/worker-config.js';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { formatDuration } from './domain/duration.js';
+import { readyPercent } from './domain/progress.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequestInput } from './domain/request.js';
 import { approveUpdate, pauseUpdate, progressQuery, resumeUpdate, rollbackUpdate, type ApproveOptions, type MigrationProgress, type RollbackOptions } from './workflows/messages.js';
 import type { MigrationResult, migrateCluster } from './workflows/migrate-cluster.js';
@@ -122,8 +124,27 @@ export function staticSummary(request: MigrationRequestInput): string {
   return `${task} ${request.source.cluster} -> ${request.target.cluster}: namespaces ${request.namespaces.include.join(', ')}${routes}`;
 }
 
+/**
+ * The migration's progress. While it waits for readiness (one activity that polls the target), the
+ * counts of that activity's last poll, from its heartbeat, replace the workflow's own, which are only
+ * brought up to date when the wait ends.
+ */
 export async function getProgress(client: Client, migrationId: string): Promise<MigrationProgress> {
-  return client.workflow.getHandle(migrationId).query<MigrationProgress>('progress');
+  const handle = client.workflow.getHandle(migrationId);
+  const progress = await handle.query(progressQuery);
+  if (progress.phase !== 'readiness' && progress.phase !== 'traffic') return progress;
+  const live = await pollingReadiness(client, handle).catch(() => undefined);
+  if (live) progress.readiness = { ready: live.ready, total: live.total, percent: readyPercent(live) };
+  return progress;
+}
+
+async function pollingReadiness(client: Client, handle: WorkflowHandle): Promise<{ ready: number; total: number } | undefined> {
+  const pending = (await handle.describe()).raw.pendingActivities?.find((a) => a.activityType?.name === 'awaitReadiness');
+  const payloads = pending?.heartbeatDetails?.payloads;
+  if (!payloads?.length) return undefined;
+  // Through the client's data converter: with payload encryption the heartbeat is encrypted too.
+  const details = await decodeFromPayloadsAtIndex<{ ready?: unknown; total?: unknown }>(client.options.loadedDataConverter, 0, payloads);
+  return typeof details?.ready === 'number' && typeof details.total === 'number' ? { ready: details.ready, total: details.total } : undefined;
 }
 
 export function formatProgress(p: MigrationProgress): string {
@@ -207,7 +228,7 @@ export async function getMigration(client: Client, migrationId: string): Promise
   const handle = client.workflow.getHandle<typeof migrateCluster>(migrationId);
   const description = await handle.describe();
   const status = description.status.name;
-  if (status === 'RUNNING') return { running: true, status, progress: await handle.query(progressQuery) };
+  if (status === 'RUNNING') return { running: true, status, progress: await getProgress(client, migrationId) };
   try {
     return { running: false, status, result: await handle.result() };
   } catch (failure) {

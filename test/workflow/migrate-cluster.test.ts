@@ -1,6 +1,5 @@
 // The migration workflow on Temporal's time-skipping test server, with stubbed activities: step timers,
 // pause during a timer, rollback from restore and from traffic, readiness capping, bad input.
-import { goalReached } from '../../src/domain/readiness-goal.js';
 import assert from 'node:assert/strict';
 import { afterEach, before, beforeEach, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
@@ -9,6 +8,8 @@ import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { MigrationActivities, ReadinessReport } from '../../src/activities/contract.js';
+import { getProgress } from '../../src/client.js';
+import { goalReached } from '../../src/domain/readiness-goal.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { workflowsPath } from '../../src/worker.js';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
@@ -116,7 +117,7 @@ async function run(
       for (let waitedMs = 0; ; waitedMs += i.pollMs) {
         const report = await check();
         if (goalReached(i.goal, report) || waitedMs >= i.maxWaitMs) return { ...report, waitedMs };
-        Context.current().heartbeat();
+        Context.current().heartbeat({ ready: report.overall.ready, total: report.overall.total });
         await Context.current().sleep(20);
       }
     },
@@ -401,6 +402,8 @@ describe('migrateCluster workflow', () => {
           // No time skipped here: readiness is one activity polling (heartbeating) in real time, and skipped time
           // would run out its heartbeat timeout.
           await waitFor(async () => (await progressOf(id)).phase === 'readiness');
+          // The workflow's own counts wait for the activity's end; the client reads the last poll's heartbeat.
+          await waitFor(async () => (await getProgress(env.client, id)).readiness.total === 1);
           await rollback(id);
         }
         if (phase === 'pause') {
