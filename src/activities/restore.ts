@@ -20,7 +20,7 @@ import { MIGRATION_ID_LABEL, PRE_EXISTING_ANNOTATION } from './labels.js';
 
 const CONCURRENCY = 16;
 /** Objects per heartbeat; a resumed wave redoes at most this many lookups. */
-const CHUNK = 200;
+export const CHUNK = 200;
 const MAX_REPORTED_ERRORS = 20;
 
 interface RestoreCursor {

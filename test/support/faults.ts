@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import YAML from 'yaml';
 import type { KubeRest } from '../../src/activities/kube-rest.js';
+import { CHUNK as RESTORE_CHUNK } from '../../src/activities/restore.js';
 import { repoRoot, waitFor } from './stack.js';
 
 const stateDir = () => process.env.KUBEFERRY_STATE ?? path.join(repoRoot, '.stack');
@@ -76,11 +77,14 @@ export async function pendingActivities(handle: WorkflowHandle): Promise<{ type:
   });
 }
 
-/** Waits until an activity of that type has heartbeated, optionally with a cursor past its first chunk. */
+/**
+ * Waits until an activity of that type has heartbeated, optionally with a restore cursor past a whole
+ * first chunk: inside a large wave, not the one-object Namespace wave that heartbeats once as it ends.
+ */
 export function heartbeatOf(handle: WorkflowHandle, type: string, pastFirstChunk = false, timeoutMs = 240_000) {
   return waitFor(`a ${type} heartbeat${pastFirstChunk ? ' past the first chunk' : ''}`, async () =>
     (await pendingActivities(handle)).find((a) => a.type === type && a.heartbeat !== undefined &&
-      (!pastFirstChunk || ((a.heartbeat as { offset?: number }).offset ?? 0) > 0)), timeoutMs);
+      (!pastFirstChunk || ((a.heartbeat as { offset?: number }).offset ?? 0) >= RESTORE_CHUNK)), timeoutMs);
 }
 
 /** Whether the history shows an activity of that type started again after a failed or timed-out attempt. */
