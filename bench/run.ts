@@ -28,6 +28,7 @@ import type { migrateCluster, MigrationResult } from '../src/workflows/index.js'
 import { activityRuns, activitySpanMs, startedMs, stepApplyDelays } from './history.js';
 import { inNamespace, widgetCrd, WIDGET_CRD, workloadMix, type BenchObject } from './mix.js';
 import { createAll, deleteNamespacesAndWait, listAndPut, probeCreateConcurrency, type Rate } from './raw.js';
+import { waitFor } from '../test/support/stack.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -136,16 +137,6 @@ function memoryByPhase(worker: WorkerProcess) {
   return { peaks, phase(name: string) { phase = name; }, stop() { clearInterval(timer); } };
 }
 
-async function waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 async function historyOf(handle: WorkflowHandle) {
   const history = await handle.fetchHistory();
   return { history, events: history.events?.length ?? 0, bytes: proto.temporal.api.history.v1.History.encode(history).finish().length };
@@ -167,7 +158,7 @@ async function main() {
 
   // Namespaces still being deleted (an earlier run's) would load the API servers while this one measures.
   for (const [name, rest] of [['source', source], ['target', target]] as const) {
-    await waitUntil(`namespaces being deleted in the ${name} to be gone`, async () => {
+    await waitFor(`namespaces being deleted in the ${name} to be gone`, async () => {
       const list = await rest.get<{ items: { status?: { phase?: string } }[] }>('/api/v1/namespaces');
       return list.items.some((n) => n.status?.phase === 'Terminating') ? undefined : true;
     }, 30 * 60_000, 1000);
@@ -181,7 +172,7 @@ async function main() {
   const seeded = await createAll(source, mix.namespaces, mix.objects, 32);
   log(`  seeded ${seeded.objects} objects in ${round(seeded.seconds)} s`);
   // Measured on a settled machine: the source's controllers are done making the seeded pods.
-  const settled = await waitUntil('the seeded Deployments to be available in the source', async () => {
+  const settled = await waitFor('the seeded Deployments to be available in the source', async () => {
     let available = 0;
     for (const ns of mix.namespaces) {
       const list = await source.get<{ items: { status?: { availableReplicas?: number } }[] }>(`/apis/apps/v1/namespaces/${ns}/deployments`);
@@ -289,15 +280,15 @@ async function main() {
       routes: [{ name: 'web', router: 'haproxy', backend: 'web', workloads: [`${routeWorkload.namespace}/${routeWorkload.name}`] }],
       traffic: { steps: [{ weight: 25 }, { weight: 50 }, { weight: 100 }], stepInterval: '2s', observeFor: '30m' },
     });
-    await waitUntil('all traffic on the target', async () => (sampler.samples.at(-1)?.[1] === 100 ? true : undefined), 60 * 60_000);
+    await waitFor('all traffic on the target', async () => (sampler.samples.at(-1)?.[1] === 100 ? true : undefined), 60 * 60_000);
     const migrateSeconds = (sampler.samples.at(-1)![0] - migrateStarted) / 1000;
     log(`  all traffic on the target ${round(migrateSeconds, 1)} s after the start`);
-    await waitUntil('the observation window', async () => ((await getProgress(client, migrationId)).step.index === 3 ? true : undefined), 60_000, 200);
+    await waitFor('the observation window', async () => ((await getProgress(client, migrationId)).step.index === 3 ? true : undefined), 60_000, 200);
 
     memory.phase('rollback');
     const rollbackSent = Date.now();
     await rollbackMigration(client, migrationId, { reason: 'benchmark' });
-    await waitUntil('all traffic back on the source', async () => (sampler.samples.at(-1)?.[1] === 0 ? true : undefined), 60_000, 5);
+    await waitFor('all traffic back on the source', async () => (sampler.samples.at(-1)?.[1] === 0 ? true : undefined), 60_000, 5);
     const rollbackSeconds = (sampler.samples.at(-1)![0] - rollbackSent) / 1000;
     const final = (await handle.result()) as MigrationResult;
     await sampler.stop();
