@@ -208,7 +208,7 @@ export async function collectType<T>(
     } catch (err) {
       // Credentials that may list only in some namespaces: list namespace by namespace (nothing was accepted
       // yet, a 403 comes with the first page).
-      if (!(err instanceof KubeApiError && err.code === 403)) throw err;
+      if (!(err instanceof KubeApiError && err.code === 403)) throw listFailure(err, source, type, undefined, labelSelector);
     }
   }
   const namespaces = type.namespaced ? scan.namespaces : [undefined];
@@ -222,19 +222,24 @@ export async function collectType<T>(
     }
   } catch (err) {
     if (err instanceof KubeApiError && err.listIndex !== undefined) namespace = namespaces[err.listIndex];
-    if (err instanceof KubeApiError && err.code === 403) {
-      throw ApplicationFailure.nonRetryable(
-        `the credentials for cluster "${source.name}" may not list ${type.name}${namespace ? ` in namespace ${namespace}` : ''}. ` +
-          `Grant "list" on it, or add ${type.name} to resources.exclude.`,
-        'AccessDenied',
-      );
-    }
-    if (err instanceof KubeApiError && err.code === 400 && labelSelector) {
-      throw ApplicationFailure.nonRetryable(`labelSelector "${labelSelector}" is not valid: ${err.message}`, 'InvalidRequest');
-    }
-    throw err;
+    throw listFailure(err, source, type, namespace, labelSelector);
   }
   return collector.done(await sink.finish(type));
+}
+
+/** A failed list as the operator should read it: access denied and a bad selector are final, the rest as it came. */
+function listFailure(err: unknown, source: Cluster, type: TypeEntry, namespace: string | undefined, labelSelector: string | undefined): unknown {
+  if (err instanceof KubeApiError && err.code === 403) {
+    return ApplicationFailure.nonRetryable(
+      `the credentials for cluster "${source.name}" may not list ${type.name}${namespace ? ` in namespace ${namespace}` : ''}. ` +
+        `Grant "list" on it, or add ${type.name} to resources.exclude.`,
+      'AccessDenied',
+    );
+  }
+  if (err instanceof KubeApiError && err.code === 400 && labelSelector) {
+    return ApplicationFailure.nonRetryable(`labelSelector "${labelSelector}" is not valid: ${err.message}`, 'InvalidRequest');
+  }
+  return err;
 }
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
