@@ -303,6 +303,9 @@ function stubActivities(stubs: Stubs = {}): MigrationActivities {
         if (goalReached(i.goal, report) || waitedMs >= i.maxWaitMs) return { ...report, waitedMs };
       }
     },
+    async verifyRoutes(i) {
+      return { weights: Object.fromEntries(i.routes.map((r) => [r.name, 0])), deferred: [] };
+    },
     async setRouteWeight(i) {
       return { route: i.route.name, weight: i.weight };
     },

@@ -5,11 +5,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { ConnectivityInput, ConnectivityReport } from './contract.js';
 import { apiMessage, type Cluster, type ClusterRegistry } from './clusters.js';
 import type { WorkerConfig } from '../config/worker-config.js';
-import type { RouteSpec } from '../domain/request.js';
-import { RouterError } from '../routers/router.js';
-import { KubeApiError } from './kube-rest.js';
 import type { ObjectStore } from './object-store.js';
-import { routerFor } from './traffic.js';
+import { checkRoutes } from './routes.js';
 
 async function reach(cluster: Cluster, role: string): Promise<string> {
   try {
@@ -42,25 +39,6 @@ const SOURCE_NEEDS = ['namespaces', 'configmaps', 'secrets', 'serviceaccounts', 
 const TARGET_NEEDS = ['namespaces', 'configmaps', 'secrets', 'serviceaccounts', 'services'].map((r) => ['create', '', r] as [string, string, string])
   .concat([['create', 'apps', 'deployments'], ['get', 'apps', 'deployments'], ['list', 'discovery.k8s.io', 'endpointslices']]);
 
-/**
- * Each route's router is asked for its current weight: a backend, HTTPRoute or canary Ingress that does not
- * exist, or a route cluster the worker does not know, fails here rather than after the restore.
- */
-async function checkRoutes(routers: WorkerConfig['routers'], clusters: ClusterRegistry, routes: readonly RouteSpec[]): Promise<void> {
-  const problems: string[] = [];
-  for (const route of routes) {
-    try {
-      await routerFor(routers, clusters, route).getWeight();
-    } catch (err) {
-      if (err instanceof RouterError) problems.push(`route "${route.name}": ${err.message}`);
-      else if (err instanceof KubeApiError && err.code === 403) {
-        throw ApplicationFailure.nonRetryable(`route "${route.name}": the worker's credentials may not read its router object: ${err.message}`, 'AccessDenied');
-      } else throw err;
-    }
-  }
-  if (problems.length) throw ApplicationFailure.nonRetryable(problems.join('; '), 'RouterMisconfigured');
-}
-
 export async function checkConnectivity(
   clusters: ClusterRegistry,
   store: ObjectStore,
@@ -68,6 +46,11 @@ export async function checkConnectivity(
   routers: WorkerConfig['routers'] = {},
 ): Promise<ConnectivityReport> {
   const report: ConnectivityReport = { storage: { bucket: input.storage.bucket, roundTripMs: 0 } };
+  const routes = async () => {
+    const selection = input.selection && { source: input.source, target: input.target, ...input.selection };
+    const checked = await checkRoutes(routers, clusters, input.routes!, selection);
+    if (checked.deferred.length) report.routesComingWithMigration = checked.deferred;
+  };
   const cluster = async (name: string, role: 'source' | 'target', needs: [string, string, string][]) => {
     const c = clusters.get(name);
     const version = await reach(c, role);
@@ -78,7 +61,7 @@ export async function checkConnectivity(
   const outcomes = await Promise.allSettled([
     input.needs.source ? cluster(input.source, 'source', SOURCE_NEEDS) : undefined,
     input.needs.target ? cluster(input.target, 'target', TARGET_NEEDS) : undefined,
-    input.routes?.length ? checkRoutes(routers, clusters, input.routes) : undefined,
+    input.routes?.length ? routes() : undefined,
     input.needs.storage ? checkStorage(store, input, report) : undefined,
   ]);
   for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;

@@ -23,12 +23,30 @@ export interface ConnectivityInput {
    * backend, HTTPRoute or canary Ingress, or an unknown route cluster, fails before anything is written.
    */
   routes?: RouteSpec[];
+  /**
+   * What the migration selects, so that a router object it brings (in a selected namespace of the source,
+   * landing where the route names it) counts as valid before it exists in the target.
+   */
+  selection?: { namespaces: { include: string[]; exclude: string[] }; namespaceMapping: NamespaceMapping };
 }
 
 export interface ConnectivityReport {
   source?: { version: string };
   target?: { version: string };
   storage: { bucket: string; roundTripMs: number };
+  /** Routes whose router object is not in the target yet but comes with the migration (checked again later). */
+  routesComingWithMigration?: string[];
+}
+
+export interface RouteCheckInput {
+  routes: RouteSpec[];
+}
+
+export interface RouteCheckReport {
+  /** Each route's weight to the target, read from its router. */
+  weights: Record<string, number>;
+  /** Routes whose router object is missing but comes with the migration. */
+  deferred: string[];
 }
 
 /** What to take from the source: the request's filters, resolved on the worker against what it serves. */
@@ -134,6 +152,11 @@ export interface PreflightInput {
   namespaceMapping: NamespaceMapping;
   /** The routes' workloads must be workloads of the backup; checked before anything is written. */
   routes?: Pick<RouteSpec, 'name' | 'workloads'>[];
+  /**
+   * Routes that will move traffic: a router object in the target cluster must be in the backup (judged
+   * as it will land) or already in the target.
+   */
+  routers?: RouteSpec[];
 }
 
 export interface PreflightReport {
@@ -219,5 +242,6 @@ export interface MigrationActivities {
   checkReadiness(input: ReadinessInput): Promise<ReadinessReport>;
   awaitReadiness(input: AwaitReadinessInput): Promise<ReadinessReport & { waitedMs: number }>;
   setRouteWeight(input: SetWeightInput): Promise<SetWeightResult>;
+  verifyRoutes(input: RouteCheckInput): Promise<RouteCheckReport>;
   cleanupRestored(input: CleanupInput): Promise<CleanupResult>;
 }

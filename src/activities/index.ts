@@ -11,6 +11,7 @@ import { ObjectStore } from './object-store.js';
 import { planMigration } from './plan.js';
 import { awaitReadiness, checkReadiness } from './readiness.js';
 import { preflightRestore, restoreWave } from './restore.js';
+import { verifyRoutes } from './routes.js';
 import { setRouteWeight } from './traffic.js';
 
 export interface ActivityDeps {
@@ -38,10 +39,11 @@ export function createActivities({ clusters, store, routers, encryptionKey }: Ac
     listBackups: (input) => listBackups(store, input),
     planMigration: (input) => planMigration(clusters, input),
     restoreWave: (input) => restoreWave(clusters, store, encryptionKey, input),
-    preflightRestore: (input) => preflightRestore(clusters, store, encryptionKey, input),
+    preflightRestore: (input) => preflightRestore(clusters, store, encryptionKey, input, routers),
     checkReadiness: (input) => checkReadiness(clusters, store, input),
     awaitReadiness: (input) => awaitReadiness(clusters, store, input),
     setRouteWeight: (input) => setRouteWeight(routers, clusters, input),
+    verifyRoutes: (input) => verifyRoutes(routers, clusters, input.routes),
     cleanupRestored: (input) => cleanupRestored(clusters, store, input),
   };
 }

@@ -16,6 +16,8 @@ import { applyOver, differsInTarget } from './conflicts.js';
 import { discover, gvkKey } from './discovery.js';
 import { resourcePath, type ResourcePath } from './kube-rest.js';
 import { routeWorkloadsOf } from './readiness.js';
+import { isRouterObject, routerObjectProblems, routerObjectsIn } from './routes.js';
+import type { WorkerConfig } from '../config/worker-config.js';
 import { MIGRATION_ID_LABEL, PRE_EXISTING_ANNOTATION } from './labels.js';
 
 const CONCURRENCY = 16;
@@ -309,9 +311,12 @@ export async function preflightRestore(
   store: ObjectStore,
   encryptionKey: ArchiveKey | undefined,
   input: PreflightInput,
+  routers: WorkerConfig['routers'] = {},
 ): Promise<PreflightReport> {
   const manifest = await readManifest(store, input);
   if (input.routes) routeWorkloadsOf(manifest, input.routes);
+  // Router objects the restore may bring: found in the archives below, judged as they will land.
+  const routerObjects = routerObjectsIn(routers, clusters, input.routers ?? [], input.target, input.namespaceMapping);
   const plan = await readPlan(store, input.storage.bucket, manifest);
   const target = clusters.get(input.target);
   const missing = notServed(manifest.types, (await discover(target.rest)).served, plan.waves.flat());
@@ -332,6 +337,10 @@ export async function preflightRestore(
     heartbeat({ archive: archive.type });
     const type = types.get(archive.type)!;
     const landings = objects.map((obj) => sanitizeRaw(obj, { migrationId: '', namespaceMapping: input.namespaceMapping }));
+    for (const wanted of routerObjects) {
+      const i = objects.findIndex((obj) => isRouterObject(wanted, type, obj));
+      if (i >= 0) wanted.found = landings[i];
+    }
     landings.forEach((landing, i) => {
       const problem = sizeProblem(landing);
       if (!problem) return;
@@ -347,6 +356,10 @@ export async function preflightRestore(
         if (report.examples.length < MAX_REPORTED_ERRORS) report.examples.push(describe(landing));
       }
     });
+  }
+  const routeProblems = await routerObjectProblems(routerObjects, input.backupId, input.target);
+  if (routeProblems.length) {
+    throw ApplicationFailure.nonRetryable(`${routeProblems.join('; ')}; nothing was written`, 'RouterMisconfigured');
   }
   if (tooLargeCount) {
     throw ApplicationFailure.nonRetryable(

@@ -3,7 +3,7 @@
 // of them are left alone. The update is a read-modify-write with the object's resourceVersion, retried on
 // a conflict, and the weight is read back from the API server afterwards.
 import { KubeApiError, type KubeRest } from '../activities/kube-rest.js';
-import { ReadBackMismatch, RouterError, type TrafficRouter } from './router.js';
+import { ReadBackMismatch, RouterError, RouterObjectMissing, type ObjectRouter, type RouterObjectRef } from './router.js';
 
 export interface BackendRefSpec {
   name: string;
@@ -26,8 +26,12 @@ interface HttpRoute { metadata?: { resourceVersion?: string }; spec?: { rules?: 
 
 const PATH = (ns: string, name: string) => `/apis/gateway.networking.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/httproutes/${encodeURIComponent(name)}`;
 
-export class GatewayApiRouter implements TrafficRouter {
-  constructor(private readonly rest: KubeRest, private readonly spec: GatewayApiRouteSpec) {}
+export class GatewayApiRouter implements ObjectRouter {
+  readonly object: RouterObjectRef;
+
+  constructor(private readonly rest: KubeRest, private readonly spec: GatewayApiRouteSpec) {
+    this.object = { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'httproutes', kind: 'HTTPRoute', namespace: spec.namespace, name: spec.httpRoute };
+  }
 
   private matches(ref: BackendRef, want: BackendRefSpec): boolean {
     return ref.name === want.name
@@ -57,17 +61,21 @@ export class GatewayApiRouter implements TrafficRouter {
       return await this.rest.get<HttpRoute>(PATH(this.spec.namespace, this.spec.httpRoute));
     } catch (err) {
       if (err instanceof KubeApiError && err.code === 404) {
-        throw new RouterError(`HTTPRoute ${this.spec.namespace}/${this.spec.httpRoute} does not exist`);
+        throw new RouterObjectMissing(`HTTPRoute ${this.spec.namespace}/${this.spec.httpRoute} does not exist`);
       }
       throw err;
     }
   }
 
-  async getWeight(): Promise<number> {
-    const [first] = this.splits(await this.read());
+  weightOf(obj: unknown): number {
+    const [first] = this.splits(obj as HttpRoute);
     const source = first!.source.weight ?? 1;
     const target = first!.target.weight ?? 1;
     return source + target === 0 ? 0 : Math.round((target / (source + target)) * 100);
+  }
+
+  async getWeight(): Promise<number> {
+    return this.weightOf(await this.read());
   }
 
   async setWeight(percent: number): Promise<number> {

@@ -3,7 +3,7 @@
 // the percent of requests it gets, the primary Ingress takes the rest. The weight is written with a JSON
 // merge patch guarded by the object's resourceVersion and read back.
 import { KubeApiError, type KubeRest } from '../activities/kube-rest.js';
-import { ReadBackMismatch, RouterError, type TrafficRouter } from './router.js';
+import { ReadBackMismatch, RouterError, RouterObjectMissing, type ObjectRouter, type RouterObjectRef } from './router.js';
 
 export const CANARY = 'nginx.ingress.kubernetes.io/canary';
 export const CANARY_WEIGHT = 'nginx.ingress.kubernetes.io/canary-weight';
@@ -16,8 +16,12 @@ export interface IngressNginxRouteSpec {
 
 interface Ingress { metadata?: { resourceVersion?: string; annotations?: Record<string, string> } }
 
-export class IngressNginxRouter implements TrafficRouter {
-  constructor(private readonly rest: KubeRest, private readonly spec: IngressNginxRouteSpec) {}
+export class IngressNginxRouter implements ObjectRouter {
+  readonly object: RouterObjectRef;
+
+  constructor(private readonly rest: KubeRest, private readonly spec: IngressNginxRouteSpec) {
+    this.object = { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses', kind: 'Ingress', namespace: spec.namespace, name: spec.canaryIngress };
+  }
 
   private get path() {
     return `/apis/networking.k8s.io/v1/namespaces/${encodeURIComponent(this.spec.namespace)}/ingresses/${encodeURIComponent(this.spec.canaryIngress)}`;
@@ -32,14 +36,23 @@ export class IngressNginxRouter implements TrafficRouter {
     try {
       ingress = await this.rest.get<Ingress>(this.path);
     } catch (err) {
-      if (err instanceof KubeApiError && err.code === 404) throw new RouterError(`${this.where} does not exist; create the canary Ingress that routes to the target first`);
+      if (err instanceof KubeApiError && err.code === 404) throw new RouterObjectMissing(`${this.where} does not exist; create the canary Ingress that routes to the target first`);
       throw err;
     }
+    this.canary(ingress);
+    return ingress;
+  }
+
+  private canary(ingress: Ingress): Ingress {
     if (ingress.metadata?.annotations?.[CANARY] !== 'true') {
       // Weighting a primary Ingress would do nothing (or, worse, later become a canary by accident).
       throw new RouterError(`${this.where} is not a canary: it lacks the annotation ${CANARY}: "true"`);
     }
     return ingress;
+  }
+
+  weightOf(obj: unknown): number {
+    return this.share(this.canary(obj as Ingress));
   }
 
   /** The canary's share in percent; canary-weight-total (default 100) is honoured. */

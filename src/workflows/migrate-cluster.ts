@@ -255,8 +255,12 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
     target: request.target.cluster,
     storage,
     needs: { source: doesBackup, target: doesRestore, storage: true },
-    // A route that cannot move traffic fails here, before anything is written.
-    ...(request.task === 'migrate' && request.routes.length ? { routes: request.routes } : {}),
+    // A route that cannot move traffic fails here, before anything is written; a router object that the
+    // migration itself brings (selected in the source, landing where the route names it) is valid.
+    ...(movesTraffic(request) ? {
+      routes: request.routes,
+      selection: { namespaces: { include: request.namespaces.include, exclude: request.namespaces.exclude }, namespaceMapping: request.namespaces.mapping },
+    } : {}),
   });
 
   let summary;
@@ -286,6 +290,7 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
   const preflight = await bulk.preflightRestore.executeWithOptions({ ...BULK, summary: `verify backup ${backupId}: ${summary.objects} objects` }, [{
     backupId, target: request.target.cluster, storage, findConflicts: request.existingObjects === 'fail', namespaceMapping,
     ...(request.routes.length ? { routes: request.routes.map((r) => ({ name: r.name, workloads: r.workloads })) } : {}),
+    ...(movesTraffic(request) ? { routers: request.routes } : {}),
   }]);
   if (preflight.conflicts > 0) {
     throw ApplicationFailure.nonRetryable(
@@ -327,6 +332,11 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
         `First errors:\n${progress.errors.slice(0, 5).join('\n')}`,
       'RestoreFailed',
     );
+  }
+
+  // The router objects the restore brought exist now: each route must answer before traffic moves.
+  if (movesTraffic(request) && patched(ROUTES_VERIFIED_AFTER_RESTORE)) {
+    await quick.verifyRoutes.executeWithOptions({ ...QUICK, summary: `check routes ${request.routes.map((r) => r.name).join(', ')} answer` }, [{ routes: request.routes }]);
   }
 
   enter(progress, 'readiness');
@@ -373,6 +383,11 @@ function readinessTimeout(request: MigrationRequest, report: ReadinessReport): A
     'ReadinessTimeout',
   );
 }
+
+// Routes are checked once more after the restore (their router objects may have come with it).
+const ROUTES_VERIFIED_AFTER_RESTORE = 'routes-verified-after-restore';
+
+const movesTraffic = (request: MigrationRequest) => request.task === 'migrate' && request.routes.length > 0;
 
 // Readiness waits became one polling activity instead of a check and a timer per poll (history no longer
 // grows with how long workloads take); histories recorded before replay the old loop.

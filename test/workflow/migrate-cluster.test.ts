@@ -121,6 +121,9 @@ async function run(
         await Context.current().sleep(20);
       }
     },
+    async verifyRoutes(i) {
+      return { weights: Object.fromEntries(i.routes.map((r) => [r.name, 0])), deferred: [] };
+    },
     async setRouteWeight(i) {
       // Workflow (skipped) time at which the step scheduled this call.
       calls.weights.push({ weight: i.weight, at: Context.current().info.scheduledTimestampMs, route: i.route.name });
