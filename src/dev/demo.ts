@@ -144,7 +144,9 @@ async function main() {
     `/apis/gateway.networking.k8s.io/v1/namespaces/${route.namespace}/httproutes/${route.name}`,
   ).catch(() => undefined);
   const refs = (httpRoute?.spec?.rules ?? []).map((r) => (r.backendRefs ?? []).map((b) => `${b.name}=${b.weight ?? 1}`).join(' ')).join('; ');
-  const gatewayWeight = await gateway.getWeight().then((w) => `${w}%`, (err: unknown) => `unreadable (${String(err)})`);
+  const gatewayRead = await gateway.getWeight().then((w) => w, (err: unknown) => `unreadable (${String(err)})`);
+  const gatewayWeight = typeof gatewayRead === 'number' ? `${gatewayRead}%` : gatewayRead;
+  const haproxyWeight = await haproxy.getWeight();
   rest.close();
 
   const p = result.progress;
@@ -167,7 +169,7 @@ async function main() {
     console.log(`${indent}${String(w.index + 1).padStart(2)}. ${String(w.count).padStart(3)} ${w.count === 1 ? 'object ' : 'objects'} ${w.kinds.join(', ')}`);
   }
   console.log(`   ready workloads:   ${p.readiness.ready}/${p.readiness.total} in the target`);
-  console.log(`   HAProxy web:       ${await haproxy.getWeight()}% to the target (read back from the runtime API)`);
+  console.log(`   HAProxy web:       ${haproxyWeight}% to the target (read back from the runtime API)`);
   console.log(`   ${`HTTPRoute ${route.namespace}/${route.name}: `.padEnd(19)}${gatewayWeight} to the target (read back from the target cluster: ${refs || 'not found'})`);
   console.log(`   requests:          ${traffic.requests} (source ${traffic.byCluster.source ?? 0}, target ${traffic.byCluster.target ?? 0}), failed ${traffic.failed}`);
   if (traffic.failed > 0) {
@@ -178,13 +180,34 @@ async function main() {
       `${distinct.slice(0, 3).join('; ')}`);
   }
   console.log(`   Web UI:            ${webUi}`);
-  if (result.status !== 'Completed' || traffic.failed > 0) process.exitCode = 1;
+  // The demo passes only when the whole job did: migrated, no request lost, all traffic on the target.
+  const failures = [
+    ...(result.status === 'Completed' ? [] : [`the migration ended ${result.status}, not Completed`]),
+    ...(traffic.failed > 0 ? [`${traffic.failed} requests failed`] : []),
+    ...(haproxyWeight === 100 ? [] : [`HAProxy backend web reads back ${haproxyWeight}% to the target, not 100%`]),
+    ...(gatewayRead === 100 ? [] : [`HTTPRoute ${route.namespace}/${route.name} reads back ${gatewayWeight} to the target, not 100%`]),
+  ];
+  if (failures.length) {
+    console.error(`\ndemo FAILED: ${failures.join('; ')}`);
+    process.exitCode = 1;
+  } else {
+    console.log('\ndemo passed: migrated, 0 failed requests, both routes at 100% target');
+  }
+}
+
+/** Why the demo stopped: a failed migration's own cause (the activity's message), not "Workflow execution failed". */
+function reason(err: unknown): string {
+  let e = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  const root = e instanceof Error ? e.message : String(e);
+  const top = err instanceof Error ? err.message : String(err);
+  return root === top ? top : `${top}: ${root}`;
 }
 
 main().then(
   () => process.exit(process.exitCode ?? 0),
   (err) => {
-    console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`demo FAILED: ${reason(err)}`);
     process.exit(1);
   },
 );
