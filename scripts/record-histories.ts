@@ -303,6 +303,9 @@ function stubActivities(stubs: Stubs = {}): MigrationActivities {
         if (goalReached(i.goal, report) || waitedMs >= i.maxWaitMs) return { ...report, waitedMs };
       }
     },
+    async checkAdmission() {
+      return { checked: 1, refused: 0, refusals: [] };
+    },
     async verifyRoutes(i) {
       return { weights: Object.fromEntries(i.routes.map((r) => [r.name, 0])), deferred: [] };
     },

@@ -7,6 +7,7 @@ import type { PayloadEncryptionSettings } from './config/worker-config.js';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { formatDuration } from './domain/duration.js';
 import { readyPercent } from './domain/progress.js';
+import type { NotReadyCause } from './domain/readiness-causes.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequestInput } from './domain/request.js';
 import { approveUpdate, pauseUpdate, progressQuery, resumeUpdate, rollbackUpdate, type ApproveOptions, type MigrationProgress, type RollbackOptions } from './workflows/messages.js';
 import type { MigrationResult, migrateCluster } from './workflows/migrate-cluster.js';
@@ -134,17 +135,26 @@ export async function getProgress(client: Client, migrationId: string): Promise<
   const progress = await handle.query(progressQuery);
   if (progress.phase !== 'readiness' && progress.phase !== 'traffic') return progress;
   const live = await pollingReadiness(client, handle).catch(() => undefined);
-  if (live) progress.readiness = { ready: live.ready, total: live.total, percent: readyPercent(live) };
+  if (live) {
+    progress.readiness = {
+      ready: live.ready, total: live.total, percent: readyPercent(live),
+      ...(live.causes?.length && live.ready < live.total ? { notReady: live.causes } : {}),
+    };
+  }
   return progress;
 }
 
-async function pollingReadiness(client: Client, handle: WorkflowHandle): Promise<{ ready: number; total: number } | undefined> {
+async function pollingReadiness(client: Client, handle: WorkflowHandle): Promise<{ ready: number; total: number; causes?: NotReadyCause[] } | undefined> {
   const pending = (await handle.describe()).raw.pendingActivities?.find((a) => a.activityType?.name === 'awaitReadiness');
   const payloads = pending?.heartbeatDetails?.payloads;
   if (!payloads?.length) return undefined;
   // Through the client's data converter: with payload encryption the heartbeat is encrypted too.
-  const details = await decodeFromPayloadsAtIndex<{ ready?: unknown; total?: unknown }>(client.options.loadedDataConverter, 0, payloads);
-  return typeof details?.ready === 'number' && typeof details.total === 'number' ? { ready: details.ready, total: details.total } : undefined;
+  const details = await decodeFromPayloadsAtIndex<{ ready?: unknown; total?: unknown; causes?: unknown }>(client.options.loadedDataConverter, 0, payloads);
+  if (typeof details?.ready !== 'number' || typeof details.total !== 'number') return undefined;
+  const causes = Array.isArray(details.causes)
+    ? details.causes.filter((c): c is NotReadyCause => typeof c?.workload === 'string' && typeof c?.cause === 'string')
+    : undefined;
+  return { ready: details.ready, total: details.total, ...(causes?.length ? { causes } : {}) };
 }
 
 export function formatProgress(p: MigrationProgress): string {

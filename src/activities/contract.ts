@@ -5,6 +5,7 @@ import type { NamespaceMapping } from '../domain/namespace-mapping.js';
 import type { KindCount, Wave } from '../domain/ordering.js';
 import type { ReadinessCount } from '../domain/progress.js';
 import type { PlanGraph } from '../domain/plan-graph.js';
+import type { NotReadyCause } from '../domain/readiness-causes.js';
 import type { RouteSpec } from '../domain/request.js';
 
 export interface StorageRef {
@@ -108,6 +109,8 @@ export interface PlanInput extends SelectionFilters {
   source: string;
   target: string;
   namespaceMapping: NamespaceMapping;
+  /** off: no dry run of the workloads' pods (default: they are dry-run where their namespace exists). */
+  admission?: 'enforce' | 'warn' | 'off';
 }
 
 /** A dry run: what a migration would do, computed from the objects, with nothing written anywhere. */
@@ -130,6 +133,11 @@ export interface PlanReport {
   conflictExamples: string[];
   /** The restore plan as a picture (objects, or kinds when there are many); see domain/plan-graph.ts. */
   graph: PlanGraph;
+  /**
+   * Workloads' pods dry-run in the target namespaces that already exist there (their quotas, limits and
+   * Pod Security labels are what a migration would meet); notChecked: workloads of namespaces not there yet.
+   */
+  admission?: AdmissionReport & { namespacesChecked: string[]; notChecked: number };
 }
 export interface RestoreWaveInput {
   migrationId: string;
@@ -182,6 +190,28 @@ export interface RestoreWaveResult {
   errors: string[];
 }
 
+export interface AdmissionInput {
+  backupId: string;
+  target: string;
+  storage: StorageRef;
+  namespaceMapping: NamespaceMapping;
+}
+
+/** A workload whose pods the target would not admit, and the target's own words. */
+export interface AdmissionRefusal {
+  /** "Deployment shop/web", as named in the source. */
+  workload: string;
+  message: string;
+}
+
+export interface AdmissionReport {
+  /** Workloads (and bare Pods) whose pods were dry-run in the target. */
+  checked: number;
+  refused: number;
+  /** The first refusals, sorted by workload. */
+  refusals: AdmissionRefusal[];
+}
+
 export interface ReadinessInput {
   backupId: string;
   target: string;
@@ -203,6 +233,8 @@ export interface ReadinessReport {
   routes: Record<string, ReadinessCount>;
   /** Up to ten workloads not ready yet, as namespace/name, for the operator. */
   notReady: string[];
+  /** Why they are not ready, as the target's own signals say (the first ten; bounded messages). */
+  causes?: NotReadyCause[];
 }
 
 export interface SetWeightInput {
@@ -243,5 +275,6 @@ export interface MigrationActivities {
   awaitReadiness(input: AwaitReadinessInput): Promise<ReadinessReport & { waitedMs: number }>;
   setRouteWeight(input: SetWeightInput): Promise<SetWeightResult>;
   verifyRoutes(input: RouteCheckInput): Promise<RouteCheckReport>;
+  checkAdmission(input: AdmissionInput): Promise<AdmissionReport>;
   cleanupRestored(input: CleanupInput): Promise<CleanupResult>;
 }

@@ -1,6 +1,7 @@
 // The activities, bound to the worker's dependencies (clusters, object store, router endpoints), so tests
 // can build them against any stack.
 import type { WorkerConfig } from '../config/worker-config.js';
+import { checkAdmission } from './admission.js';
 import { loadArchiveKey, type ArchiveKey } from './archive-crypto.js';
 import { backupResources, listBackups, readManifest, summarize } from './backup.js';
 import { ClusterRegistry } from './clusters.js';
@@ -44,6 +45,7 @@ export function createActivities({ clusters, store, routers, encryptionKey }: Ac
     awaitReadiness: (input) => awaitReadiness(clusters, store, input),
     setRouteWeight: (input) => setRouteWeight(routers, clusters, input),
     verifyRoutes: (input) => verifyRoutes(routers, clusters, input.routes),
+    checkAdmission: (input) => checkAdmission(clusters, store, encryptionKey, input),
     cleanupRestored: (input) => cleanupRestored(clusters, store, input),
   };
 }

@@ -8,7 +8,9 @@ import { buildPlanGraph } from '../domain/plan-graph.js';
 import type { PlanInput, PlanReport } from './contract.js';
 import type { RawObject, TypeEntry } from './backup-format.js';
 import { linkSelectors, mergeLeftOut } from './backup.js';
-import type { ClusterRegistry } from './clusters.js';
+import { makesPods } from '../domain/pod-templates.js';
+import { dryRunPods } from './admission.js';
+import type { Cluster, ClusterRegistry } from './clusters.js';
 import { collectSelection, scanSource, type ObjectSink } from './collect.js';
 import { discover } from './discovery.js';
 import { describe, existsIn, notServed, sanitizeRaw } from './restore.js';
@@ -24,15 +26,19 @@ class ConflictSink implements ObjectSink<void> {
     private readonly lookup: (type: TypeEntry, landing: RawObject) => Promise<boolean>,
     private readonly input: PlanInput,
     private readonly found: { count: number; examples: string[] },
+    private readonly admission?: (source: RawObject, landing: RawObject) => Promise<void>,
   ) {}
 
   async add(type: TypeEntry, obj: RawObject): Promise<void> {
     const landing = sanitizeRaw(obj, { migrationId: '', namespaceMapping: this.input.namespaceMapping });
-    const p: Promise<void> = this.lookup(type, landing).then((exists) => {
-      if (!exists) return;
-      this.found.count += 1;
-      if (this.found.examples.length < EXAMPLES) this.found.examples.push(describe(landing));
-    }).finally(() => this.inFlight.delete(p));
+    const p: Promise<void> = Promise.all([
+      this.lookup(type, landing).then((exists) => {
+        if (!exists) return;
+        this.found.count += 1;
+        if (this.found.examples.length < EXAMPLES) this.found.examples.push(describe(landing));
+      }),
+      this.admission?.(obj, landing),
+    ]).then(() => undefined).finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
     if (this.inFlight.size >= LOOKUPS_IN_FLIGHT) await Promise.race(this.inFlight);
   }
@@ -53,7 +59,8 @@ export async function planMigration(clusters: ClusterRegistry, input: PlanInput)
     if (!servedByTarget.has(type.name)) servedByTarget.set(type.name, notServed([type], targetDiscovery.served, []).length === 0);
     return servedByTarget.get(type.name) ? existsIn(target, type, landing) : Promise.resolve(false);
   };
-  const results = await collectSelection(source, scan, input, () => new ConflictSink(lookup, input, conflicts), { page: () => heartbeat() });
+  const admission = input.admission === 'off' ? undefined : admissionOfExisting(target);
+  const results = await collectSelection(source, scan, input, () => new ConflictSink(lookup, input, conflicts, admission?.check), { page: () => heartbeat() });
 
   const nodes = linkSelectors(results);
   const plan = planObjectWaves(nodes);
@@ -74,5 +81,39 @@ export async function planMigration(clusters: ClusterRegistry, input: PlanInput)
     conflicts: conflicts.count,
     conflictExamples: conflicts.examples,
     graph: buildPlanGraph(nodes, plan),
+    ...(admission ? { admission: admission.report() } : {}),
+  };
+}
+
+/**
+ * The admission preflight of a plan: only namespaces that already exist in the target have their quotas,
+ * LimitRanges and Pod Security labels there to judge the pods; the others are counted as not checked.
+ */
+function admissionOfExisting(target: Cluster) {
+  const namespaces = new Map<string, Promise<boolean>>();
+  const exists = (ns: string) => {
+    if (!namespaces.has(ns)) namespaces.set(ns, existsIn(target, { group: '', version: 'v1', resource: 'namespaces', namespaced: false }, { metadata: { name: ns } }));
+    return namespaces.get(ns)!;
+  };
+  const report: PlanReport['admission'] = { checked: 0, refused: 0, refusals: [], namespacesChecked: [], notChecked: 0 };
+  const checked = new Set<string>();
+  return {
+    async check(source: RawObject, landing: RawObject): Promise<void> {
+      const ns = landing.metadata?.namespace;
+      if (!ns || !makesPods(landing)) return;
+      if (!(await exists(ns))) {
+        report.notChecked += 1;
+        return;
+      }
+      checked.add(ns);
+      const refusal = await dryRunPods(target, landing);
+      report.checked += 1;
+      if (refusal === undefined) return;
+      report.refused += 1;
+      if (report.refusals.length < EXAMPLES) report.refusals.push({ workload: describe(source), message: refusal.slice(0, 400) });
+    },
+    report(): PlanReport['admission'] {
+      return { ...report, namespacesChecked: [...checked].sort(), refusals: [...report.refusals].sort((a, b) => a.workload.localeCompare(b.workload)) };
+    },
   };
 }

@@ -13,6 +13,11 @@ import type { BackupManifest, RawObject, WorkloadEntry } from './backup-format.j
 import { apiStatus, type Cluster, type ClusterRegistry } from './clusters.js';
 import { listPages, resourcePath } from './kube-rest.js';
 import { forEachConcurrently } from './restore.js';
+import { diagnoseNotReady, type Suspect } from './readiness-diagnosis.js';
+import type { NotReadyCause } from '../domain/readiness-causes.js';
+
+/** How often a wait for readiness looks again at why workloads are not ready. */
+const DIAGNOSE_EVERY_MS = 5_000;
 import type { ObjectStore } from './object-store.js';
 
 type Status = Record<string, unknown> & { observedGeneration?: number; conditions?: { type?: string; status?: string; observedGeneration?: number }[] };
@@ -140,7 +145,9 @@ export function routeWorkloadsOf(manifest: BackupManifest, routes: ReadinessInpu
   return routeWorkloads;
 }
 
-export async function checkReadiness(clusters: ClusterRegistry, store: ObjectStore, input: ReadinessInput): Promise<ReadinessReport> {
+export async function checkReadiness(
+  clusters: ClusterRegistry, store: ObjectStore, input: ReadinessInput, options: { diagnose?: boolean } = {},
+): Promise<ReadinessReport> {
   const manifest = await readManifest(store, input);
   const target = clusters.get(input.target);
   const types = new Map(manifest.types.map((t) => [t.name, t]));
@@ -165,6 +172,18 @@ export async function checkReadiness(clusters: ClusterRegistry, store: ObjectSto
     // Replicas behind a Service without endpoints serve nothing yet.
     replicas.set(w.id, { ready: reachable || services.length === 0 ? counts.ready : 0, total: counts.total });
   }
+  const notReady = manifest.workloads.filter((w) => !ready.get(w.id)).sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  const causes = options.diagnose === false ? [] : await diagnoseNotReady(target, notReady.map((w): Suspect => {
+    const namespace = mapNamespace(input.namespaceMapping, w.namespace);
+    return {
+      workload: `${w.namespace}/${w.name}`,
+      kind: types.get(w.type)?.kind ?? w.type,
+      namespace,
+      name: w.name,
+      obj: workloads.get(collectionOf(w))?.get(w.name),
+      servicesWithoutEndpoints: (manifest.workloadServices[w.id] ?? []).map((id) => `${namespace}/${id.split('/')[2]!}`).filter((s) => !withEndpoints.has(s)),
+    };
+  }));
   const count = (ws: readonly WorkloadEntry[]): ReadinessCount => ({
     ready: ws.filter((w) => ready.get(w.id)).length,
     total: ws.length,
@@ -173,7 +192,8 @@ export async function checkReadiness(clusters: ClusterRegistry, store: ObjectSto
   return {
     overall: count(manifest.workloads),
     routes: Object.fromEntries([...routeWorkloads].map(([name, ws]) => [name, count(ws)])),
-    notReady: manifest.workloads.filter((w) => !ready.get(w.id)).map((w) => `${w.namespace}/${w.name}`).sort().slice(0, 10),
+    notReady: notReady.map((w) => `${w.namespace}/${w.name}`).slice(0, 10),
+    ...(causes.length ? { causes } : {}),
   };
 }
 
@@ -186,9 +206,21 @@ export async function checkReadiness(clusters: ClusterRegistry, store: ObjectSto
 export async function awaitReadiness(clusters: ClusterRegistry, store: ObjectStore, input: AwaitReadinessInput): Promise<ReadinessReport & { waitedMs: number }> {
   const ctx = Context.current();
   const deadline = ctx.info.scheduledTimestampMs + input.maxWaitMs;
+  let diagnosedAt = 0;
+  let causes: NotReadyCause[] = [];
   for (;;) {
-    const report = await checkReadiness(clusters, store, input);
-    ctx.heartbeat({ ready: report.overall.ready, total: report.overall.total, notReady: report.notReady.slice(0, 3) });
+    // Causes cost a few requests per workload: found again every few seconds, carried over between.
+    const diagnose = Date.now() - diagnosedAt >= DIAGNOSE_EVERY_MS;
+    const report = await checkReadiness(clusters, store, input, { diagnose });
+    if (diagnose) {
+      diagnosedAt = Date.now();
+      causes = report.causes ?? [];
+    } else {
+      const still = new Set(report.notReady);
+      causes = causes.filter((c) => still.has(c.workload));
+      if (causes.length) report.causes = causes;
+    }
+    ctx.heartbeat({ ready: report.overall.ready, total: report.overall.total, notReady: report.notReady.slice(0, 3), causes: causes.slice(0, 5) });
     const left = deadline - Date.now();
     if (goalReached(input.goal, report) || left <= 0) return { ...report, waitedMs: Date.now() - ctx.info.scheduledTimestampMs };
     await ctx.sleep(Math.min(input.pollMs, left));

@@ -206,7 +206,7 @@ async function waitEstablished(target: Cluster, names: string[], timeoutMs = 60_
 }
 
 /** Reads one archive, checks its sha256 against the manifest and decrypts it if it is encrypted. */
-async function loadArchive(
+export async function loadArchive(
   store: ObjectStore,
   bucket: string,
   backupId: string,

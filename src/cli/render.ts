@@ -75,6 +75,7 @@ export function progressView(p: MigrationProgress, s: Style, now = Date.now()): 
       `${o.skipped ? ` (${o.skipped} already there)` : ''}${o.failed ? paint(s, 'red', ` ${o.failed} failed`) : ''}`);
     row('readiness', p.readiness.total ? p.readiness.ready / p.readiness.total : 0,
       `${p.readiness.ready}/${p.readiness.total} workloads ready (grayscale ratio ${p.readiness.percent}%)`);
+    lines.push(...notReadyLines(p, s));
   }
   if (p.routes.length) {
     const next = until(p.step.nextAt, now);
@@ -88,10 +89,31 @@ export function progressView(p: MigrationProgress, s: Style, now = Date.now()): 
   if (p.pendingApproval) {
     lines.push(paint(s, 'yellow', `  waiting    step ${p.pendingApproval.step} (${p.pendingApproval.weight}%) needs approval: kubeferry approve ${p.migrationId} ${p.pendingApproval.step}`));
   }
+  lines.push(...admissionLines(p, s));
   if (p.cleanup) lines.push(`  cleanup    ${p.cleanup.deleted} deleted from the target, ${p.cleanup.failed} failed`);
   for (const e of p.errors.slice(-5)) lines.push(paint(s, 'red', `  error      ${e}`));
   if (p.errors.length > 5) lines.push(`  (${p.errors.length - 5} earlier errors: --output json shows all)`);
   return lines.join('\n');
+}
+
+/** The admission preflight: how many workloads' pods the target would admit, and each refusal. */
+function admissionLines(p: MigrationProgress, s: Style, max = 5): string[] {
+  const a = p.admission;
+  if (!a) return [];
+  if (a.refused === 0) return [`  admission  the target admits the pods of all ${a.checked} workloads (dry run)`];
+  const color = a.mode === 'warn' ? 'yellow' : 'red';
+  return [
+    paint(s, color, `  admission  the target would refuse the pods of ${a.refused} of ${a.checked} workloads${a.mode === 'warn' ? ' (admission: warn, going on)' : ''}`),
+    ...a.refusals.slice(0, max).map((r) => paint(s, color, `    ${r.workload}: ${r.message}`)),
+  ];
+}
+
+/** Each workload not ready in the target, with the cause its signals tell (the first five). */
+function notReadyLines(p: MigrationProgress, s: Style, max = 5): string[] {
+  const causes = p.readiness.notReady ?? [];
+  const lines = causes.slice(0, max).map((c) => paint(s, 'yellow', `  not ready  ${c.workload}: ${c.cause}`));
+  if (causes.length > max) lines.push(`  (${causes.length - max} more not ready: --output json shows all)`);
+  return lines;
 }
 
 /** What a finished migration did, printed when `start --watch` or `status --watch` ends. */
@@ -135,6 +157,14 @@ export function planView(plan: PlanReport, s: Style): string {
   if (plan.conflicts) problems.push(paint(s, 'yellow', `${plan.conflicts} objects already exist in the target: ${plan.conflictExamples.join(' ')}${plan.conflicts > plan.conflictExamples.length ? ' ...' : ''}`));
   if (plan.brokenCycles.length) problems.push(`reference cycles broken: ${plan.brokenCycles.map((e) => `${readableId(e.from)} no longer waits for ${readableId(e.to)}`).join('; ')}`);
   if (plan.outside) problems.push(`${plan.outside} references point outside the selection (they must already exist in the target)`);
+  const a = plan.admission;
+  if (a?.refused) {
+    problems.push(paint(s, 'red', `the target would refuse the pods of ${a.refused} of ${a.checked} workloads (dry run in ${a.namespacesChecked.join(', ')}):`));
+    problems.push(...a.refusals.map((r) => paint(s, 'red', `  ${r.workload}: ${r.message}`)));
+  } else if (a?.checked) {
+    problems.push(`admission: the target would admit the pods of all ${a.checked} workloads in ${a.namespacesChecked.join(', ')} (dry run)`);
+  }
+  if (a?.notChecked) problems.push(`admission: ${a.notChecked} workloads are in namespaces the target does not have yet; a migration dry-runs them once their quotas and limits are restored`);
   out.push('', problems.length ? problems.join('\n') : paint(s, 'green', 'no conflicts in the target; every type is served there'));
   return out.join('\n');
 }

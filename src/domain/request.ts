@@ -175,6 +175,12 @@ export const migrationRequestSchema = z.object({
     keepNodePorts: z.boolean({ error: 'keepNodePorts must be true or false' }).default(false),
   }).strict().default({ keepNodePorts: false }),
   labelSelector: z.string().max(1024).optional(),
+  /**
+   * Before the first workload is written, each one's pods are dry-run in the target (quotas, LimitRanges,
+   * Pod Security, webhooks). enforce: a refusal fails the migration; warn: it is reported and the
+   * migration goes on; off: no dry run.
+   */
+  admission: z.enum(['enforce', 'warn', 'off'], { error: 'admission must be "enforce", "warn" or "off"' }).default('enforce'),
   /** What to do with objects that already exist in the target. */
   existingObjects: z.enum(['skip', 'update', 'fail'], { error: 'existingObjects must be "skip", "update" or "fail"' }).default('skip'),
   routes: z.array(routeSchema).default([]),

@@ -1,5 +1,6 @@
 // Messages an operator sends to a running migration, and what it reports back.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { NotReadyCause } from '../domain/readiness-causes.js';
 
 export type MigrationPhase =
   | 'validating'
@@ -30,7 +31,8 @@ export interface MigrationProgress {
   backupId?: string;
   objects: { backedUp: number; restored: number; skipped: number; updated: number; differing: number; failed: number; total: number };
   waves: { done: number; total: number };
-  readiness: { ready: number; total: number; percent: number };
+  /** notReady: why workloads are not ready yet, from the target's own signals (the first few, bounded). */
+  readiness: { ready: number; total: number; percent: number; notReady?: NotReadyCause[] };
   routes: RouteProgress[];
   step: { index: number; total: number; nextAt?: string };
   /** A step that waits for an operator's approve. */
@@ -39,6 +41,8 @@ export interface MigrationProgress {
   cutoverAt?: string;
   /** Set once the threshold moved all traffic; routes kept back by the no-ready-workload guard are named. */
   cutover?: { at: string; heldBack: string[] };
+  /** The admission preflight: workloads whose pods were dry-run in the target, and those it would refuse. */
+  admission?: { mode: 'enforce' | 'warn'; checked: number; refused: number; refusals: { workload: string; message: string }[] };
   /** What a rollback's cleanup deleted from the target. */
   cleanup?: { deleted: number; failed: number };
   errors: string[];

@@ -19,6 +19,8 @@ import {
 import type { MigrationActivities, PlanReport, ReadinessReport } from '../activities/contract.js';
 import { formatDuration, parseDuration } from '../domain/duration.js';
 import { readyPercent, type ReadinessCount } from '../domain/progress.js';
+import { firstPodWave } from '../domain/pod-templates.js';
+import { describeCauses } from '../domain/readiness-causes.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequest, type MigrationRequestInput } from '../domain/request.js';
 import { capped as cappedBy, goalReached, weightFor as allowedFor, ratioFor as ratioBy, type ReadinessGoal } from '../domain/readiness-goal.js';
 import { renderDetails } from './details.js';
@@ -42,7 +44,7 @@ import { SEARCH_ATTRIBUTES } from './search-attributes.js';
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 const nonRetryableErrorTypes = [
   'InvalidRequest', 'UnknownCluster', 'AccessDenied', 'BackupExists', 'BackupNotFound', 'CorruptBackup', 'UnsupportedBackupVersion',
-  'TypeNotServed', 'EncryptionKeyMissing', 'Conflict', 'RouterNotConfigured', 'RouterMisconfigured', 'ObjectTooLarge',
+  'TypeNotServed', 'EncryptionKeyMissing', 'Conflict', 'RouterNotConfigured', 'RouterMisconfigured', 'ObjectTooLarge', 'AdmissionRefused',
 ];
 
 // Short calls: connectivity, readiness checks, router commands.
@@ -228,6 +230,7 @@ async function planOnly(request: MigrationRequest, progress: MigrationProgress):
     target: request.target.cluster,
     ...selectionOf(request),
     namespaceMapping: request.namespaces.mapping,
+    admission: request.admission,
   }]);
   progress.objects.total = plan.objects;
   progress.waves.total = plan.waves.length;
@@ -301,8 +304,13 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
   }
   const waves = summary.waves;
   progress.waves.total = waves.length;
+  const podWave = firstPodWave(waves);
   for (const wave of waves) {
     await whileNotPaused(progress);
+    // The policy objects of the target namespaces are in place now: would the target admit the pods?
+    if (wave.index === podWave && request.admission !== 'off' && patched(ADMISSION_PREFLIGHT)) {
+      await admissionPreflight(request, backupId, progress);
+    }
     const result = await bulk.restoreWave.executeWithOptions({
       ...BULK, summary: `restore wave ${wave.index + 1}/${waves.length}: ${wave.count} objects (${wave.kinds.join(', ')})`,
     }, [{
@@ -379,10 +387,49 @@ async function waitForReadiness(request: MigrationRequest, backupId: string, pro
 function readinessTimeout(request: MigrationRequest, report: ReadinessReport): ApplicationFailure {
   return ApplicationFailure.nonRetryable(
     `${report.overall.total - report.overall.ready} of ${report.overall.total} workloads are not ready in ` +
-      `${request.target.cluster} after ${request.readiness.timeout}; traffic was not moved. Not ready: ${report.notReady.join(', ')}`,
+      `${request.target.cluster} after ${request.readiness.timeout}; traffic was not moved. Not ready: ${notReadyText(report)}`,
     'ReadinessTimeout',
   );
 }
+
+/**
+ * Dry-runs every workload's pods in the target before the first workload is written. With admission
+ * "enforce", a refusal fails the migration naming each workload and the target's message.
+ */
+async function admissionPreflight(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<void> {
+  const mode = request.admission === 'warn' ? 'warn' : 'enforce';
+  const report = await bulk.checkAdmission.executeWithOptions({ ...BULK, summary: `admission preflight: dry-run the workloads' pods in ${request.target.cluster}` }, [{
+    backupId, target: request.target.cluster, storage: request.storage, namespaceMapping: request.namespaces.mapping,
+  }]);
+  progress.admission = { mode, ...report };
+  publish(progress);
+  if (report.refused === 0) return;
+  const listed = report.refusals.map((r) => `${r.workload}: ${r.message}`).join('; ');
+  const more = report.refused > report.refusals.length ? `; and ${report.refused - report.refusals.length} more` : '';
+  if (mode === 'warn') {
+    remember(progress.errors, [`admission (warn): the target cluster "${request.target.cluster}" would refuse the pods of ${report.refused} workload(s); going on: ${listed}${more}`]);
+    publish(progress);
+    return;
+  }
+  throw ApplicationFailure.nonRetryable(
+    `the target cluster "${request.target.cluster}" would not admit the pods of ${report.refused} of ${report.checked} workload(s), so none was written ` +
+      `(a dry run of each workload's pods, after its namespace's quotas and limits were restored): ${listed}${more}. ` +
+      `Fix the target's policy or the workloads, or set admission: warn to go on anyway; ` +
+      `kubeferry cleanup ${progress.migrationId} removes what the earlier waves created.`,
+    'AdmissionRefused',
+  );
+}
+
+/** The workloads not ready, each with its cause where the target told one. */
+function notReadyText(report: ReadinessReport): string {
+  const causes = report.causes ?? [];
+  const explained = new Set(causes.map((c) => c.workload));
+  const rest = report.notReady.filter((w) => !explained.has(w));
+  return [describeCauses(causes), rest.join(', ')].filter(Boolean).join('; ');
+}
+
+// Workloads' pods are dry-run in the target before the first workload wave.
+const ADMISSION_PREFLIGHT = 'admission-preflight';
 
 // Routes are checked once more after the restore (their router objects may have come with it).
 const ROUTES_VERIFIED_AFTER_RESTORE = 'routes-verified-after-restore';
@@ -440,7 +487,8 @@ async function awaitReadiness(
 }
 
 function applyReadiness(progress: MigrationProgress, report: ReadinessReport): void {
-  progress.readiness = { ...report.overall, percent: readyPercent(report.overall) };
+  const { ready, total } = report.overall;
+  progress.readiness = { ready, total, percent: readyPercent(report.overall), ...(report.causes?.length && ready < total ? { notReady: report.causes.slice(0, 10) } : {}) };
   for (const route of progress.routes) {
     const count = report.routes[route.name];
     if (count) Object.assign(route, { ready: count.ready, total: count.total });
@@ -548,7 +596,7 @@ function heldTooLong(request: MigrationRequest, i: number, weight: number, repor
   return ApplicationFailure.nonRetryable(
     `traffic step ${i + 1} (${weight}%) was held for ${request.readiness.timeout} because only ` +
       `${report.overall.ready} of ${report.overall.total} workloads are ready in ${request.target.cluster} ` +
-      `(not ready: ${report.notReady.join(', ')}); traffic was moved back to the source`,
+      `(not ready: ${notReadyText(report)}); traffic was moved back to the source`,
     'ReadinessTimeout',
   );
 }

@@ -121,6 +121,9 @@ async function run(
         await Context.current().sleep(20);
       }
     },
+    async checkAdmission() {
+      return { checked: 1, refused: 0, refusals: [] };
+    },
     async verifyRoutes(i) {
       return { weights: Object.fromEntries(i.routes.map((r) => [r.name, 0])), deferred: [] };
     },
