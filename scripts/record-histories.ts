@@ -14,6 +14,9 @@
 //   npm run histories:record -- --workflows /tmp/kubeferry-prepatch/src/workflows --suffix pre-patch --only held-step-timeout
 //   git worktree remove /tmp/kubeferry-prepatch
 // (the worktree needs no node_modules: packages are resolved from this repository's).
+// *.pre-front-door-patch.json are migrate, migrate-cutover, rollback-cleanup, held-step-timeout and
+// restore as recorded before patched('routes-verified-after-restore'), patched('admission-preflight') and
+// patched('failure-carries-progress') were added (the files those scenarios had until then, kept as they were).
 //
 // The scenario name is also the workflow id: a history does not carry the workflow id, and
 // migrateCluster validates it, so the replay test passes the file name up to its first dot.
@@ -30,11 +33,11 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type {
-  BackupListing, BackupSummary, MigrationActivities, PlanReport, ReadinessReport, StorageRef,
+  AdmissionReport, BackupListing, BackupSummary, MigrationActivities, PlanReport, ReadinessReport, StorageRef,
 } from '../src/activities/contract.js';
 import type { MigrationRequestInput } from '../src/domain/request.js';
 import { workflowsPath as currentWorkflows } from '../src/worker.js';
-import { approveUpdate, rollbackUpdate, type MigrationProgress } from '../src/workflows/messages.js';
+import { approveUpdate, promoteUpdate, rollbackUpdate, type MigrationProgress } from '../src/workflows/messages.js';
 import { quietRuntime, registerSearchAttributes } from '../test/support/runtime.js';
 import { repoRoot, timeSkippingServerPath } from '../test/support/stack.js';
 
@@ -136,7 +139,15 @@ const request: MigrationRequestInput = {
 interface Stubs {
   /** Readiness at the n-th check (1-based). */
   readiness?(n: number): ReadinessReport;
+  /** What the admission preflight's dry runs found. */
+  admission?(): AdmissionReport;
 }
+
+/** The target's quota refuses the pods of billing/api. */
+const quotaRefusal = (): AdmissionReport => ({
+  checked: 2, refused: 1,
+  refusals: [{ workload: 'Deployment billing/api', message: 'pods "api-x7k2p" is forbidden: failed quota: compute: must specify requests.cpu for: api' }],
+});
 
 interface Run {
   env: TestWorkflowEnvironment;
@@ -148,7 +159,7 @@ interface Run {
 interface Scenario {
   /** File name and workflow id. */
   name: string;
-  workflow: 'migrateCluster' | 'listBackups' | 'describeBackup';
+  workflow: 'migrateCluster' | 'listBackups' | 'describeBackup' | 'cleanupMigration';
   args: unknown[];
   stubs?: Stubs;
   /** Messages sent while the workflow runs; time skips only during env.sleep and while the result is awaited. */
@@ -248,6 +259,51 @@ const scenarios: Scenario[] = [
     expect: (o) => assert.equal(o.failure?.type, 'InvalidRequest'),
   },
   {
+    // An operator promotes to the next step during its interval, then fully: every route to 100 % at once.
+    name: 'promote-full',
+    workflow: 'migrateCluster',
+    args: [request],
+    async drive({ handle, until }) {
+      await until((p) => p.routes[0]?.weight === 10);
+      await handle.executeUpdate(promoteUpdate, { args: [{}] });
+      await until((p) => p.routes[0]?.weight === 25);
+      await handle.executeUpdate(promoteUpdate, { args: [{ full: true }] });
+    },
+    expect: (o) => {
+      assert.equal(status(o), 'Completed');
+      assert.equal((o.result as { progress: MigrationProgress }).progress.cutover?.by, 'promote');
+    },
+  },
+  {
+    // The admission preflight finds a quota that refuses billing/api's pods: the migration fails before its workload wave.
+    name: 'admission-refused',
+    workflow: 'migrateCluster',
+    args: [request],
+    stubs: { admission: quotaRefusal },
+    expect: (o) => assert.equal(o.failure?.type, 'AdmissionRefused'),
+  },
+  {
+    // The same with admission: warn: reported, and the migration goes on.
+    name: 'admission-warn',
+    workflow: 'migrateCluster',
+    args: [{ ...request, admission: 'warn' } satisfies MigrationRequestInput],
+    stubs: { admission: quotaRefusal, readiness: () => ready(2) },
+    expect: (o) => {
+      assert.equal(status(o), 'Completed');
+      assert.equal((o.result as { progress: MigrationProgress }).progress.admission?.refused, 1);
+    },
+  },
+  {
+    // kubeferry cleanup of an ended migration: routes back to the source, then what it created deleted.
+    name: 'kubeferry-cleanup-shop-to-target',
+    workflow: 'cleanupMigration',
+    args: [{
+      migrationId: 'shop-to-target', runId: '0195f2c1-7d2e-7c1a-9d55-3c1b2f9a8e10', backupId: 'shop-to-target', target: 'target', storage, namespaceMapping: {},
+      routes: [{ name: 'web', router: 'haproxy', backend: 'web', sourceServer: 'source', targetServer: 'target', workloads: ['shop/web'] }],
+    }],
+    expect: (o) => assert.equal((o.result as { deleted: number }).deleted, 12),
+  },
+  {
     name: 'list-backups',
     workflow: 'listBackups',
     args: [storage, 20],
@@ -304,7 +360,7 @@ function stubActivities(stubs: Stubs = {}): MigrationActivities {
       }
     },
     async checkAdmission() {
-      return { checked: 1, refused: 0, refusals: [] };
+      return stubs.admission?.() ?? { checked: 2, refused: 0, refusals: [] };
     },
     async verifyRoutes(i) {
       return { weights: Object.fromEntries(i.routes.map((r) => [r.name, 0])), deferred: [] };

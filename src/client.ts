@@ -2,6 +2,7 @@
 // `kubeferry` command line (src/cli/) is built on it.
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { clientDataConverter } from './codec/data-converter.js';
 import type { PayloadEncryptionSettings } from './config/worker-config.js';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
@@ -9,10 +10,14 @@ import { formatDuration } from './domain/duration.js';
 import { readyPercent } from './domain/progress.js';
 import type { NotReadyCause } from './domain/readiness-causes.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequestInput } from './domain/request.js';
-import { approveUpdate, pauseUpdate, progressQuery, resumeUpdate, rollbackUpdate, type ApproveOptions, type MigrationProgress, type RollbackOptions } from './workflows/messages.js';
+import {
+  approveUpdate, cleanupWorkflowId, pauseUpdate, progressQuery, promoteUpdate, resumeUpdate, rollbackUpdate,
+  type ApproveOptions, type MigrationProgress, type PromoteOptions, type RollbackOptions,
+} from './workflows/messages.js';
 import type { MigrationResult, migrateCluster } from './workflows/migrate-cluster.js';
 import { SEARCH_ATTRIBUTES } from './workflows/search-attributes.js';
 import type { describeBackup as describeBackupWorkflow, listBackups as listBackupsWorkflow } from './workflows/backups.js';
+import type { CleanupReport, cleanupMigration as cleanupMigrationWorkflow } from './workflows/cleanup.js';
 import type { BackupListing, BackupSummary, StorageRef } from './activities/contract.js';
 
 export const DEFAULT_TASK_QUEUE = 'kubeferry';
@@ -59,11 +64,35 @@ export async function startMigration(
       workflowId: migrationId,
       args: [request],
       staticSummary: staticSummary(request),
+      // An id names one migration for good: its backup and what it created stay its own.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
     });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle(migrationId);
-    throw err;
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const handle = client.workflow.getHandle<typeof migrateCluster>(migrationId);
+    const description = await handle.describe();
+    if (description.status.name === 'RUNNING') return handle;
+    throw new MigrationIdTakenError(migrationId, description.status.name, description.closeTime);
   }
+}
+
+/** A migration id whose migration has ended: ids are never reused. */
+export class MigrationIdTakenError extends Error {
+  constructor(readonly migrationId: string, readonly status: string, readonly closedAt?: Date) {
+    super(
+      `migration id "${migrationId}" is taken: its migration ended ${status}${closedAt ? ` at ${closedAt.toISOString()}` : ''}, and an id is never ` +
+        `reused (its backup and what it created in the target stay its own). Remove what it created with 'kubeferry cleanup ${migrationId}' ` +
+        `if you no longer want it, and start again with a fresh id (for example ${freshId(migrationId)}).`,
+    );
+    this.name = 'MigrationIdTakenError';
+  }
+}
+
+/** "web" -> "web-2", "web-2" -> "web-3", kept within a DNS label. */
+export function freshId(id: string): string {
+  const m = /^(.*)-(\d+)$/.exec(id);
+  const [base, n] = m ? [m[1]!, Number(m[2]) + 1] : [id, 2];
+  return `${base.slice(0, 63 - String(n).length - 1)}-${n}`;
 }
 
 export interface MigrationListing {
@@ -189,6 +218,14 @@ export async function rollbackMigration(client: Client, migrationId: string, opt
   return client.workflow.getHandle(migrationId).executeUpdate(rollbackUpdate, { args: [options] });
 }
 
+/**
+ * Like Argo Rollouts' promote: the next traffic step now, or with `full` every route to 100 % target now
+ * (refused while a route has no ready workload in the target).
+ */
+export async function promoteMigration(client: Client, migrationId: string, options: PromoteOptions = {}): Promise<MigrationProgress> {
+  return client.workflow.getHandle(migrationId).executeUpdate(promoteUpdate, { args: [options] });
+}
+
 export interface WatchOptions {
   indent?: string;
   intervalMs?: number;
@@ -226,24 +263,135 @@ export async function watchMigration(client: Client, migrationId: string, option
   }
 }
 
+/** A migration's cleanup (`kubeferry cleanup`), as its own workflow recorded it. */
+export interface CleanupState {
+  status: string;
+  report?: CleanupReport;
+  failure?: string;
+}
+
 export type MigrationState =
   | { running: true; status: string; progress: MigrationProgress }
-  | { running: false; status: string; result?: MigrationResult; failure?: unknown };
+  | {
+    running: false;
+    status: string;
+    result?: MigrationResult;
+    failure?: unknown;
+    /** The final progress: the result's, or the one a failed migration's failure carries. */
+    progress?: MigrationProgress;
+    /** When the migration ended. */
+    closedAt?: Date;
+    cleanup?: CleanupState;
+  };
 
 /**
  * Where a migration is: its live progress while it runs (a query), its result once it has ended (read
- * from the history, so no worker is needed), or why it failed.
+ * from the history, so no worker is needed), or why it failed, with its final progress and any cleanup.
  */
 export async function getMigration(client: Client, migrationId: string): Promise<MigrationState> {
   const handle = client.workflow.getHandle<typeof migrateCluster>(migrationId);
   const description = await handle.describe();
   const status = description.status.name;
   if (status === 'RUNNING') return { running: true, status, progress: await getProgress(client, migrationId) };
+  const cleanup = await cleanupState(client, migrationId);
+  const ended = { running: false as const, status, ...(description.closeTime ? { closedAt: description.closeTime } : {}), ...(cleanup ? { cleanup } : {}) };
   try {
-    return { running: false, status, result: await handle.result() };
+    const result = await handle.result();
+    return { ...ended, result, progress: result.progress };
   } catch (failure) {
-    return { running: false, status, failure };
+    const progress = progressOfFailure(failure);
+    return { ...ended, failure, ...(progress ? { progress } : {}) };
   }
+}
+
+/** The progress a failed migration's failure carries in its details (migrations since that was recorded). */
+export function progressOfFailure(failure: unknown): MigrationProgress | undefined {
+  for (let e: unknown = failure; e instanceof Error; e = e.cause) {
+    if (e instanceof ApplicationFailure) {
+      const detail = e.details?.[0] as { progress?: MigrationProgress } | undefined;
+      if (detail?.progress?.migrationId) return detail.progress;
+    }
+  }
+  return undefined;
+}
+
+async function cleanupState(client: Client, migrationId: string): Promise<CleanupState | undefined> {
+  const handle = client.workflow.getHandle<typeof cleanupMigrationWorkflow>(cleanupWorkflowId(migrationId));
+  let status: string;
+  try {
+    status = (await handle.describe()).status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  if (status === 'RUNNING') return { status };
+  return handle.result().then(
+    (report) => ({ status, report }),
+    (err: unknown) => ({ status, failure: rootMessage(err) }),
+  );
+}
+
+const rootMessage = (err: unknown): string => {
+  let e = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+};
+
+export interface CleanupOptions {
+  /** Also clean up a completed migration (its traffic is moved back to the source first). */
+  force?: boolean;
+}
+
+/**
+ * Removes what an ended migration created in the target (failed, completed with `force`, or rolled back
+ * without cleanup), with a rollback's rules, after moving its routes back to the source; returns what was
+ * removed and what was kept. A running migration is refused: roll it back with cleanup instead.
+ */
+export async function cleanupMigration(client: Client, taskQueue: string, migrationId: string, options: CleanupOptions = {}): Promise<CleanupReport> {
+  const handle = client.workflow.getHandle<typeof migrateCluster>(migrationId);
+  const description = await handle.describe();
+  const status = description.status.name;
+  if (status === 'RUNNING') {
+    throw new CleanupRefusedError(`migration "${migrationId}" is still running; roll it back with cleanup instead: kubeferry rollback ${migrationId} --cleanup`);
+  }
+  const request = parseMigrationRequest(await startInput(client, handle));
+  if (request.task === 'backup' || request.task === 'plan') {
+    throw new CleanupRefusedError(`migration "${migrationId}" is a ${request.task} task: it wrote nothing to the target, so there is nothing to clean up`);
+  }
+  if (status === 'COMPLETED' && !options.force) {
+    const result = await handle.result();
+    if (result.status === 'Completed') {
+      const moved = result.progress.routes.filter((r) => r.weight > 0).map((r) => `${r.name} ${r.weight}%`);
+      throw new CleanupRefusedError(
+        `migration "${migrationId}" completed${moved.length ? `, and its traffic is on the target (${moved.join(', ')})` : ''}. A cleanup moves every route back to the ` +
+          `source, then deletes what ${migrationId} created in ${request.target.cluster}. Pass --force (force: true) if that is what you want.`,
+      );
+    }
+  }
+  return client.workflow.execute<typeof cleanupMigrationWorkflow>('cleanupMigration', {
+    taskQueue,
+    workflowId: cleanupWorkflowId(migrationId),
+    // A cleanup already running is joined; one that ended may run again (it is idempotent).
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: `cleanup of ${migrationId} in ${request.target.cluster}`,
+    args: [{
+      migrationId, runId: description.runId, backupId: request.backupId ?? migrationId, target: request.target.cluster,
+      storage: request.storage, namespaceMapping: request.namespaces.mapping, routes: request.task === 'migrate' ? request.routes : [],
+    }],
+  });
+}
+
+/** The cleanup was refused before anything was done: the message says why and what to do. */
+export class CleanupRefusedError extends Error {
+  override name = 'CleanupRefusedError';
+}
+
+/** The request a migration was started with, from the first event of its history (through the client's codec). */
+async function startInput(client: Client, handle: WorkflowHandle): Promise<unknown> {
+  const history = await handle.fetchHistory();
+  const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+  if (!payloads?.length) throw new Error(`the history of migration "${handle.workflowId}" holds no start input`);
+  return decodeFromPayloadsAtIndex(client.options.loadedDataConverter, 0, payloads);
 }
 
 /** Starts a backup of the request's selection (the backup id is the migration id unless it names one). */

@@ -88,6 +88,8 @@ export interface BackupManifest {
   formatVersion: number;
   backupId: string;
   migrationId: string;
+  /** The run (workflow run id) of the migration that took the backup; absent in backups from before it was recorded. */
+  migrationRunId?: string;
   sourceCluster: string;
   sourceVersion: string;
   startedAt: string;

@@ -93,11 +93,23 @@ export async function backupResources(
 ): Promise<BackupSummary> {
   const { bucket, prefix } = input.storage;
   const startedAt = new Date().toISOString();
+  const info = Context.current().info;
+  const runId = info.workflowExecution?.runId;
   const existing = await store.get(bucket, manifestKey(prefix, input.backupId));
   if (existing) {
     const manifest = parseManifest(existing);
-    // Finished by an earlier attempt of this same migration (the worker died before reporting it).
-    if (manifest?.migrationId === input.migrationId) return summarize(manifest);
+    if (manifest?.migrationId === input.migrationId) {
+      // Finished by an earlier attempt of this same run (the worker died before reporting it). A manifest
+      // from before runs were recorded can only be this run's when this is a later attempt.
+      const sameRun = manifest.migrationRunId ? manifest.migrationRunId === runId : info.attempt > 1;
+      if (sameRun) return summarize(manifest);
+      throw ApplicationFailure.nonRetryable(
+        `migration id "${input.migrationId}" was used before: backup "${input.backupId}" in s3://${bucket}/${prefix} is the snapshot of an ` +
+          `earlier run (completed ${manifest.completedAt}), and a migration never restores an old snapshot as its own. Run ` +
+          `'kubeferry cleanup ${input.migrationId}' to remove what that run created in the target, then start again with a fresh id.`,
+        'MigrationIdReused',
+      );
+    }
     throw ApplicationFailure.nonRetryable(
       `backup "${input.backupId}" already exists in s3://${bucket}/${prefix}; backups are never overwritten. Choose another backupId.`,
       'BackupExists',
@@ -130,6 +142,7 @@ export async function backupResources(
     formatVersion: FORMAT_VERSION,
     backupId: input.backupId,
     migrationId: input.migrationId,
+    ...(runId ? { migrationRunId: runId } : {}),
     sourceCluster: input.source,
     sourceVersion: scan.version,
     startedAt,

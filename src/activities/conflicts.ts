@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { RawObject, TypeEntry } from './backup-format.js';
 import type { Cluster } from './clusters.js';
 import { resourcePath } from './kube-rest.js';
-import { MIGRATION_ID_LABEL } from './labels.js';
+import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION } from './labels.js';
 
 export const FIELD_MANAGER = 'kubeferry';
 
@@ -39,6 +39,7 @@ const comparable = (o: RawObject) => {
 export async function differsInTarget(target: Cluster, type: TypePath, desired: RawObject, existing: RawObject): Promise<boolean> {
   const withoutOurLabel = structuredClone(desired);
   if (withoutOurLabel.metadata?.labels) delete withoutOurLabel.metadata.labels[MIGRATION_ID_LABEL];
+  if (withoutOurLabel.metadata?.annotations) delete withoutOurLabel.metadata.annotations[MIGRATION_RUN_ANNOTATION];
   const applied = await apply(target, type, withoutOurLabel, true);
   return !isDeepStrictEqual(comparable(existing), comparable(applied));
 }

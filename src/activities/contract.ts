@@ -250,6 +250,11 @@ export interface SetWeightResult {
 
 export interface CleanupInput {
   migrationId: string;
+  /**
+   * The migration's run: objects another run of the same id created are kept. Without it, every object
+   * labelled with the migration id is this migration's (as before runs were recorded).
+   */
+  runId?: string;
   backupId: string;
   target: string;
   storage: StorageRef;
@@ -260,6 +265,12 @@ export interface CleanupResult {
   deleted: number;
   failed: number;
   errors: string[];
+  /** What was deleted, by kind. */
+  removed?: KindCount[];
+  /** Objects labelled with the migration that stay: they existed before it (updated over), or another run made them. */
+  kept?: number;
+  /** The first few kept, as "Kind namespace/name (why)". */
+  keptExamples?: string[];
 }
 
 /** The activities the migration workflow calls; src/activities/index.ts implements them. */

@@ -18,7 +18,7 @@ import { resourcePath, type ResourcePath } from './kube-rest.js';
 import { routeWorkloadsOf } from './readiness.js';
 import { isRouterObject, routerObjectProblems, routerObjectsIn } from './routes.js';
 import type { WorkerConfig } from '../config/worker-config.js';
-import { MIGRATION_ID_LABEL, PRE_EXISTING_ANNOTATION } from './labels.js';
+import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION, PRE_EXISTING_ANNOTATION } from './labels.js';
 
 const CONCURRENCY = 16;
 /** Objects per heartbeat; a resumed wave redoes at most this many lookups. */
@@ -45,7 +45,10 @@ export async function restoreWave(
   const types = new Map(manifest.types.filter((t) => kindKeys.has(t.kindKey)).map((t) => [t.name, t]));
   const archives = manifest.archives.filter((a) => types.has(a.type));
 
-  const resumed = Context.current().info.heartbeatDetails as RestoreCursor | undefined;
+  const info = Context.current().info;
+  const resumed = info.heartbeatDetails as RestoreCursor | undefined;
+  // Objects labelled with this id but written before runs were recorded: this run's own only when it is resuming.
+  const run: RunIdentity = { runId: info.workflowExecution?.runId ?? '', resuming: resumed !== undefined || info.attempt > 1 };
   const cursor: RestoreCursor = resumed?.result?.wave === input.wave
     ? resumed
     : { archive: 0, offset: 0, result: { wave: input.wave, created: 0, skipped: 0, updated: 0, failed: 0, errors: [], differing: 0, differences: [] } };
@@ -53,6 +56,7 @@ export async function restoreWave(
   const owners = new OwnerLookup(target, manifest);
   const ctx: SanitizeContext = {
     migrationId: input.migrationId,
+    ...(run.runId ? { runId: run.runId } : {}),
     namespaceMapping: input.namespaceMapping,
     keepNodePorts: input.keepNodePorts,
     ownerUid: (ref) => owners.uid(ref),
@@ -75,7 +79,7 @@ export async function restoreWave(
     while (cursor.offset < objects.length) {
       const chunk = objects.slice(cursor.offset, cursor.offset + CHUNK);
       await owners.resolve(chunk.flatMap((o) => ownersOf(o, input.namespaceMapping)));
-      await forEachConcurrently(chunk, async (o) => restoreOne(target, type, sanitizeRaw(o, ctx), input, result), target.concurrency);
+      await forEachConcurrently(chunk, async (o) => restoreOne(target, type, sanitizeRaw(o, ctx), input, result, run), target.concurrency);
       cursor.offset += chunk.length;
       heartbeat(cursor);
     }
@@ -143,7 +147,20 @@ class OwnerLookup {
   }
 }
 
-async function restoreOne(target: Cluster, type: TypeEntry, desired: RawObject, input: RestoreWaveInput, result: RestoreWaveResult): Promise<void> {
+interface RunIdentity {
+  runId: string;
+  /** This activity resumes an interrupted one (a heartbeat, or a later attempt). */
+  resuming: boolean;
+}
+
+/** Whether `existing` was created by this very run of the migration (before its worker was interrupted). */
+export function createdByThisRun(existing: RawObject, migrationId: string, run: RunIdentity): boolean {
+  if (existing.metadata?.labels?.[MIGRATION_ID_LABEL] !== migrationId) return false;
+  const recorded = existing.metadata.annotations?.[MIGRATION_RUN_ANNOTATION];
+  return recorded ? recorded === run.runId : run.resuming;
+}
+
+async function restoreOne(target: Cluster, type: TypeEntry, desired: RawObject, input: RestoreWaveInput, result: RestoreWaveResult, run: RunIdentity): Promise<void> {
   const where = describe(desired);
   const collection = resourcePath(type, desired.metadata?.namespace);
   try {
@@ -154,7 +171,7 @@ async function restoreOne(target: Cluster, type: TypeEntry, desired: RawObject, 
       if (apiStatus(err) !== 409) throw err;
       const existing = await withApiRetry(() => target.rest.get<RawObject>(resourcePath(type, desired.metadata?.namespace, desired.metadata!.name)));
       // Created by this very migration before its worker was interrupted: it counts as created once.
-      if (existing.metadata?.labels?.[MIGRATION_ID_LABEL] === input.migrationId) {
+      if (createdByThisRun(existing, input.migrationId, run)) {
         result.created += 1;
         return;
       }

@@ -3,6 +3,7 @@ import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ConfigError } from '../config/worker-config.js';
 import { InvalidRequestError } from '../domain/request.js';
+import { CleanupRefusedError, MigrationIdTakenError } from '../client.js';
 
 export const EXIT = {
   ok: 0,
@@ -28,7 +29,7 @@ export class CliError extends Error {
 }
 
 /** Failure types that mean the input was wrong, not that something broke on the way. */
-const INPUT_FAILURES = new Set(['InvalidRequest', 'UnknownCluster', 'BackupNotFound', 'UnsupportedBackupVersion', 'TypeNotServed', 'Conflict']);
+const INPUT_FAILURES = new Set(['InvalidRequest', 'UnknownCluster', 'BackupNotFound', 'UnsupportedBackupVersion', 'TypeNotServed', 'Conflict', 'MigrationIdReused']);
 
 function rootCause(err: unknown): unknown {
   let e = err;
@@ -39,6 +40,8 @@ function rootCause(err: unknown): unknown {
 /** The exit code and the message for an error thrown by a command. */
 export function describeError(err: unknown): { exitCode: number; message: string } {
   if (err instanceof CliError) return { exitCode: err.exitCode, message: err.message };
+  if (err instanceof MigrationIdTakenError) return { exitCode: EXIT.invalid, message: err.message };
+  if (err instanceof CleanupRefusedError) return { exitCode: EXIT.rejected, message: `refused: ${err.message}` };
   if (err instanceof InvalidRequestError || err instanceof ConfigError) return { exitCode: EXIT.invalid, message: err.message };
   if (err instanceof WorkflowNotFoundError) {
     // An update to a closed workflow fails as not found, with this message.

@@ -8,8 +8,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import YAML from 'yaml';
 import {
-  approveStep, describeBackup, getMigration, listBackups, listMigrations, pauseMigration, resumeMigration, rollbackMigration,
-  startMigration, watchMigration,
+  approveStep, cleanupMigration, describeBackup, getMigration, listBackups, listMigrations, pauseMigration, promoteMigration, resumeMigration,
+  rollbackMigration, startMigration, watchMigration,
 } from '../client.js';
 import { clientDataConverter } from '../codec/data-converter.js';
 import { loadCliConfig, type CliConfig } from '../config/cli-config.js';
@@ -18,7 +18,10 @@ import { InvalidRequestError, migrationIdProblem, parseMigrationRequest } from '
 import type { MigrationResult } from '../workflows/migrate-cluster.js';
 import { CliError, describeError, EXIT } from './errors.js';
 import { liveView } from './live-view.js';
-import { backupsTable, backupView, migrationsTable, paint, planView, progressView, resultView, styleFor, type Style } from './render.js';
+import {
+  backupsTable, backupView, cleanupView, endedView, migrationsTable, nextCommands, paint, planView, progressView, resultView, stillInTarget, styleFor,
+  type EndedMigration, type Style,
+} from './render.js';
 import { buildRequest, type RequestFlags } from './request-builder.js';
 
 type Output = 'table' | 'json' | 'yaml';
@@ -246,15 +249,17 @@ export function program(): Command {
         return;
       }
       if (state.running) return ctx.print(state.progress, (s) => progressView(state.progress, s));
-      if (state.result) {
-        const result = state.result;
-        ctx.print(result, (s) => resultView(result, s));
-        if (!succeeded(result)) process.exitCode = EXIT.failed;
-        return;
-      }
-      const { message } = describeError(state.failure);
-      ctx.print({ migrationId: id, status: state.status, failure: message }, () => `${id}: ${state.status}\n  ${message}`);
-      process.exitCode = EXIT.failed;
+      const ended: EndedMigration = {
+        migrationId: id, status: state.status,
+        ...(state.closedAt ? { closedAt: state.closedAt } : {}),
+        ...(state.result ? { resultStatus: state.result.status } : {}),
+        ...(state.failure !== undefined ? { failure: describeError(state.failure).message.replace(/^the migration failed: /, '') } : {}),
+        ...(state.progress ? { progress: state.progress } : {}),
+        ...(state.cleanup ? { cleanup: state.cleanup } : {}),
+      };
+      const document = { ...ended, ...(state.result ? { result: state.result } : {}), stillInTarget: stillInTarget(ended), next: nextCommands(ended) };
+      ctx.print(document, (s) => endedView(ended, s));
+      if (!state.result || !succeeded(state.result)) process.exitCode = EXIT.failed;
     });
 
   cli.command('pause').description('Pause: hold between waves and stop the step and threshold clocks').argument('<migration-id>')
@@ -287,6 +292,25 @@ export function program(): Command {
       const ctx = context(cmd);
       const p = await rollbackMigration(await ctx.client(), id, { reason: o.reason, cleanup: Boolean(o.cleanup) });
       ctx.print(p, (s) => progressView(p, s));
+    });
+
+  cli.command('promote').description('Move traffic on now: the next step, or with --full every route to 100% target (refused while a route has no ready workload)')
+    .argument('<migration-id>')
+    .option('--full', 'every route to 100% target now, skipping the remaining steps, approvals and the threshold')
+    .action(async (id: string, o: { full?: boolean }, cmd: Command) => {
+      const ctx = context(cmd);
+      const p = await promoteMigration(await ctx.client(), id, { full: Boolean(o.full) });
+      ctx.print(p, (s) => progressView(p, s));
+    });
+
+  cli.command('cleanup').description('Remove what an ended migration created in the target (its routes go back to the source first); what existed before stays')
+    .argument('<migration-id>')
+    .option('--force', 'also for a completed migration, whose traffic is on the target')
+    .addHelpText('after', '\nFor a running migration use: kubeferry rollback <migration-id> --cleanup')
+    .action(async (id: string, o: { force?: boolean }, cmd: Command) => {
+      const ctx = context(cmd);
+      const report = await cleanupMigration(await ctx.client(), ctx.config.temporal.taskQueue, id, { force: Boolean(o.force) });
+      ctx.print(report, (s) => cleanupView(report, s));
     });
 
   cli.command('list').description('List migrations, newest first, through their search attributes')

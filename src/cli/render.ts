@@ -5,6 +5,7 @@ import type { BackupListing, BackupSummary, PlanReport } from '../activities/con
 import type { MigrationListing } from '../client.js';
 import type { MigrationProgress } from '../workflows/messages.js';
 import type { MigrationResult } from '../workflows/migrate-cluster.js';
+import type { CleanupReport } from '../workflows/cleanup.js';
 
 export interface Style {
   color: boolean;
@@ -80,7 +81,7 @@ export function progressView(p: MigrationProgress, s: Style, now = Date.now()): 
   if (p.routes.length) {
     const next = until(p.step.nextAt, now);
     lines.push(`  traffic    step ${p.step.index}/${p.step.total}${next && p.phase === 'traffic' && !p.paused ? `, next step ${next}` : ''}` +
-      `${p.cutoverAt && !p.cutover ? `, full cutover ${until(p.cutoverAt, now)}` : ''}${p.cutover ? ', cut over by the time threshold' : ''}`);
+      `${p.cutoverAt && !p.cutover ? `, full cutover ${until(p.cutoverAt, now)}` : ''}${p.cutover ? `, cut over by ${p.cutover.by === 'promote' ? 'promote --full' : 'the time threshold'}` : ''}`);
     const width = Math.max(8, ...p.routes.map((r) => r.name.length));
     for (const r of p.routes) {
       lines.push(`    ${r.name.padEnd(width)} ${bar(r.weight / 100, s)} ${String(r.weight).padStart(3)}% to target  (${r.ready}/${r.total} ready)`);
@@ -116,19 +117,117 @@ function notReadyLines(p: MigrationProgress, s: Style, max = 5): string[] {
   return lines;
 }
 
+/** A restore reads a backup it did not take: its size is the objects it holds, not what this run backed up. */
+const backupLine = (backupId: string, p: MigrationProgress) =>
+  p.task === 'restore' ? `${backupId}: ${p.objects.total} objects (restored from it)` : `${backupId}: ${p.objects.backedUp} objects`;
+
+/** What an ended migration left behind, for `kubeferry status`: a cleanup, and what is still in the target. */
+export interface EndedMigration {
+  migrationId: string;
+  /** The workflow's status: COMPLETED, FAILED, TERMINATED, ... */
+  status: string;
+  closedAt?: Date;
+  /** Completed, RolledBack or Planned, when it returned a result. */
+  resultStatus?: string;
+  failure?: string;
+  progress?: MigrationProgress;
+  cleanup?: { status: string; report?: { deleted: number; kept?: number; failed: number; finishedAt: string }; failure?: string };
+}
+
+/** Objects this migration created in the target that no cleanup has removed (as far as its history tells). */
+export function stillInTarget(m: EndedMigration): number | undefined {
+  const p = m.progress;
+  if (!p || p.task === 'backup' || p.task === 'plan') return undefined;
+  const removed = Math.max(p.cleanup?.deleted ?? 0, m.cleanup?.report?.deleted ?? 0);
+  return Math.max(0, p.objects.restored - removed);
+}
+
+/** The commands that make sense next for an ended migration. */
+export function nextCommands(m: EndedMigration): string[] {
+  const id = m.migrationId;
+  const p = m.progress;
+  const left = stillInTarget(m);
+  const next: string[] = [];
+  const onTarget = (p?.routes ?? []).some((r) => r.weight > 0);
+  if (m.cleanup?.status === 'RUNNING') return [`kubeferry status ${id}   (its cleanup is running)`];
+  if (p?.task === 'plan') return [`kubeferry start <request> --id <new-id>   to migrate what the plan showed`];
+  if (p?.task === 'backup' && m.resultStatus === 'Completed') {
+    return [`kubeferry backups describe ${p.backupId ?? id}`, `kubeferry start --task restore --backup ${p.backupId ?? id} --target <cluster> -n <namespaces>   to restore it`];
+  }
+  if (left === undefined || left > 0 || m.cleanup?.failure) {
+    if (m.resultStatus === 'Completed') {
+      next.push(`kubeferry cleanup ${id} --force   to undo it: ${onTarget ? 'moves its traffic back to the source, then ' : ''}deletes the ${left ?? 'objects'} it created in the target`);
+    } else if (left !== 0) {
+      next.push(`kubeferry cleanup ${id}   removes the ${left ?? ''}${left === undefined ? 'objects' : ` object${left === 1 ? '' : 's'}`} it created in the target (what existed before stays)`);
+    }
+  }
+  if (m.resultStatus !== 'Completed') next.push(`kubeferry start <request> --id <new-id>   to try again (an id is never reused)`);
+  return next;
+}
+
+/** `kubeferry status` of an ended migration: its whole summary, and what to do next. */
+export function endedView(m: EndedMigration, s: Style): string {
+  const p = m.progress;
+  const color = m.resultStatus === 'Completed' || m.resultStatus === 'Planned' ? 'green' : m.resultStatus === 'RolledBack' ? 'yellow' : 'red';
+  const how = m.resultStatus ?? m.status;
+  const lines = [`${paint(s, 'bold', m.migrationId)}: ${paint(s, color, how)}${m.closedAt ? ` at ${m.closedAt.toISOString()}` : ''}${p ? `  ${p.task}, ended in phase ${p.phase}` : ''}`];
+  if (m.failure) lines.push(paint(s, 'red', `  failure    ${m.failure}`));
+  if (!p) {
+    lines.push('  (this migration\'s history holds no final progress: it ended before that was recorded, or was terminated)');
+  } else {
+    if (p.backupId && p.task !== 'plan') lines.push(`  backup     ${backupLine(p.backupId, p)}`);
+    if (p.task !== 'backup' && p.task !== 'plan') {
+      const o = p.objects;
+      lines.push(`  objects    ${o.restored} created, ${o.updated} updated, ${o.skipped} already there (left as they were)` +
+        `${o.differing ? `, ${o.differing} of them differ from the backup` : ''}, ${o.failed} failed, in ${p.waves.done} of ${p.waves.total} waves`);
+      const left = stillInTarget(m)!;
+      const removed = [
+        p.cleanup ? `the rollback's cleanup removed ${p.cleanup.deleted}` : '',
+        m.cleanup?.report ? `kubeferry cleanup removed ${m.cleanup.report.deleted} (kept ${m.cleanup.report.kept ?? 0}) at ${m.cleanup.report.finishedAt}` : '',
+        m.cleanup?.failure ? paint(s, 'red', `kubeferry cleanup failed: ${m.cleanup.failure}`) : '',
+      ].filter(Boolean);
+      lines.push(`  in target  ${left} created by it and still there${removed.length ? `; ${removed.join('; ')}` : ''}`);
+      lines.push(`  readiness  ${p.readiness.ready} of ${p.readiness.total} workloads ready`);
+      lines.push(...notReadyLines(p, s));
+    }
+    if (p.routes.length) {
+      const onTarget = p.routes.filter((r) => r.weight > 0);
+      const where = onTarget.length === 0 ? 'all on the source' : onTarget.every((r) => r.weight === 100) && onTarget.length === p.routes.length ? 'all on the target' : 'split';
+      lines.push(`  traffic    ${where}: ${p.routes.map((r) => `${r.name} ${r.weight}% to the target`).join(', ')}${p.cutover ? ` (cut over by ${p.cutover.by === 'promote' ? 'promote --full' : 'the time threshold'})` : ''}`);
+      if (m.cleanup?.report) lines.push(`             the cleanup moved every route back to the source`);
+    }
+    lines.push(...admissionLines(p, s));
+    if (p.leftOut && Object.keys(p.leftOut).length) lines.push(`  left out   ${Object.entries(p.leftOut).map(([why, n]) => `${n} ${why}`).join('; ')}`);
+    for (const e of p.errors.slice(-10)) lines.push(paint(s, 'red', `  error      ${e}`));
+  }
+  const next = nextCommands(m);
+  if (next.length) lines.push('  next', ...next.map((c) => `    ${c}`));
+  return lines.join('\n');
+}
+
+/** What `kubeferry cleanup` removed and kept. */
+export function cleanupView(r: CleanupReport, s: Style): string {
+  const lines = [`${paint(s, 'bold', r.migrationId)}: cleaned up at ${r.finishedAt}`];
+  if (r.routes.length) lines.push(`  traffic    ${r.routes.map((x) => `${x.name} ${x.weight}%`).join(', ')} to the target (back on the source)`);
+  lines.push(`  removed    ${r.deleted} object${r.deleted === 1 ? '' : 's'}${r.removed?.length ? `: ${r.removed.map((k) => `${k.kind} ${k.count}`).join(', ')}` : ''}`);
+  lines.push(`  kept       ${r.kept ?? 0}${r.keptExamples?.length ? `: ${r.keptExamples.join('; ')}` : ''} (objects that were not there before it are the only ones removed)`);
+  if (r.failed) lines.push(paint(s, 'red', `  failed     ${r.failed}: ${r.errors.join('; ')}`));
+  return lines.join('\n');
+}
+
 /** What a finished migration did, printed when `start --watch` or `status --watch` ends. */
 export function resultView(r: MigrationResult, s: Style, elapsedMs?: number): string {
   const p = r.progress;
   const color = r.status === 'RolledBack' ? 'yellow' : 'green';
   const lines = [`${paint(s, 'bold', r.migrationId)}: ${paint(s, color, r.status)}${elapsedMs !== undefined ? ` after ${formatDuration(elapsedMs)}` : ''}`];
-  if (r.backupId) lines.push(`  backup     ${r.backupId}: ${p.objects.backedUp} objects`);
+  if (r.backupId) lines.push(`  backup     ${backupLine(r.backupId, p)}`);
   if (p.task !== 'backup' && p.task !== 'plan') {
     lines.push(`  restore    ${p.objects.restored} created, ${p.objects.updated} updated, ${p.objects.skipped} already there` +
       `${p.objects.differing ? ` (${p.objects.differing} differ from the backup)` : ''}, ${p.objects.failed} failed, in ${p.waves.done}/${p.waves.total} waves`);
     lines.push(`  readiness  ${p.readiness.ready}/${p.readiness.total} workloads ready`);
   }
   for (const route of p.routes) lines.push(`  route      ${route.name}: ${route.weight}% to the target`);
-  if (p.cutover?.heldBack.length) lines.push(`  held back  ${p.cutover.heldBack.join(', ')} (no ready workload at the threshold)`);
+  if (p.cutover?.heldBack.length) lines.push(`  held back  ${p.cutover.heldBack.join(', ')} (no ready workload at the ${p.cutover.by === 'promote' ? 'full promotion' : 'threshold'})`);
   if (p.cleanup) lines.push(`  cleanup    ${p.cleanup.deleted} deleted, ${p.cleanup.failed} failed`);
   if (p.leftOut && Object.keys(p.leftOut).length) {
     lines.push(`  left out   ${Object.entries(p.leftOut).map(([why, n]) => `${n} ${why}`).join('; ')}`);

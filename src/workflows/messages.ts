@@ -39,12 +39,15 @@ export interface MigrationProgress {
   pendingApproval?: { step: number; weight: number; since: string };
   /** When the grayscale time threshold moves all traffic to the target (paused time pushes it back). */
   cutoverAt?: string;
-  /** Set once the threshold moved all traffic; routes kept back by the no-ready-workload guard are named. */
-  cutover?: { at: string; heldBack: string[] };
+  /**
+   * Set once all traffic was moved at once, by the grayscale time threshold or an operator's
+   * `promote --full`; routes kept back by the no-ready-workload guard are named.
+   */
+  cutover?: { at: string; heldBack: string[]; by?: 'threshold' | 'promote' };
   /** The admission preflight: workloads whose pods were dry-run in the target, and those it would refuse. */
   admission?: { mode: 'enforce' | 'warn'; checked: number; refused: number; refusals: { workload: string; message: string }[] };
   /** What a rollback's cleanup deleted from the target. */
-  cleanup?: { deleted: number; failed: number };
+  cleanup?: { deleted: number; failed: number; kept?: number };
   errors: string[];
   /** Objects left as they were in the target that differ from the backup (existingObjects: skip). */
   differences: string[];
@@ -66,6 +69,14 @@ export interface ApproveOptions {
   step?: number;
 }
 
+export interface PromoteOptions {
+  /** Every route to 100 % target now (refused while a route has no ready workload); otherwise the next step now. */
+  full?: boolean;
+}
+
+/** The workflow id of a migration's cleanup: one per migration, so a second start finds the first. */
+export const cleanupWorkflowId = (migrationId: string) => `kubeferry-cleanup-${migrationId}`;
+
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 export const rollbackSignal = defineSignal<[RollbackOptions?]>('rollback');
@@ -77,4 +88,6 @@ export const pauseUpdate = defineUpdate<MigrationProgress>('pause');
 export const resumeUpdate = defineUpdate<MigrationProgress>('resume');
 export const approveUpdate = defineUpdate<MigrationProgress, [ApproveOptions]>('approve');
 export const rollbackUpdate = defineUpdate<MigrationProgress, [RollbackOptions]>('rollback');
+/** Like Argo Rollouts' promote: the next step now, or with `full` all traffic to the target now. */
+export const promoteUpdate = defineUpdate<MigrationProgress, [PromoteOptions]>('promote');
 export const progressQuery = defineQuery<MigrationProgress>('progress');

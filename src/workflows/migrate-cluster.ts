@@ -34,7 +34,9 @@ import {
   resumeUpdate,
   rollbackSignal,
   rollbackUpdate,
+  promoteUpdate,
   type ApproveOptions,
+  type PromoteOptions,
   type MigrationPhase,
   type MigrationProgress,
   type RollbackOptions,
@@ -44,7 +46,7 @@ import { SEARCH_ATTRIBUTES } from './search-attributes.js';
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 const nonRetryableErrorTypes = [
   'InvalidRequest', 'UnknownCluster', 'AccessDenied', 'BackupExists', 'BackupNotFound', 'CorruptBackup', 'UnsupportedBackupVersion',
-  'TypeNotServed', 'EncryptionKeyMissing', 'Conflict', 'RouterNotConfigured', 'RouterMisconfigured', 'ObjectTooLarge', 'AdmissionRefused',
+  'TypeNotServed', 'EncryptionKeyMissing', 'Conflict', 'RouterNotConfigured', 'RouterMisconfigured', 'ObjectTooLarge', 'AdmissionRefused', 'MigrationIdReused',
 ];
 
 // Short calls: connectivity, readiness checks, router commands.
@@ -80,6 +82,10 @@ interface Control {
   pausedAt?: number;
   /** Workflow time (ms) at which the grayscale threshold moves all traffic; pauses push it back. */
   cutoverDeadline?: number;
+  /** An operator's `promote --full`: all traffic to the target now. */
+  promoteFull?: boolean;
+  /** An operator's `promote`: the step after this one is due now. */
+  promoteNext?: number;
 }
 
 export async function migrateCluster(input: MigrationRequestInput): Promise<MigrationResult> {
@@ -126,6 +132,18 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
     progress.pendingApproval = undefined;
     publish(progress);
   };
+  const promote = (options?: PromoteOptions) => {
+    if (progress.phase !== 'traffic' || progress.rollbackRequested || progress.paused) return;
+    if (options?.full) {
+      if (routesWithoutReady(progress).length) return;
+      control.promoteFull = true;
+    } else {
+      // A pending approval is the wait promote skips; otherwise the step interval.
+      if (progress.pendingApproval) control.approved = Math.max(control.approved, progress.pendingApproval.step);
+      control.promoteNext = progress.step.index + 1;
+    }
+    publish(progress);
+  };
   const rollback = (options?: RollbackOptions) => {
     if (progress.rollbackRequested || isFinal(progress.phase)) return;
     progress.rollbackRequested = true;
@@ -149,6 +167,7 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
   setHandler(resumeUpdate, answer(resume), { validator: () => refuse(progress.paused ? undefined : `not paused (phase ${progress.phase})`) });
   setHandler(approveUpdate, answer((o: ApproveOptions) => approve(o)), { validator: (o: ApproveOptions) => refuse(approveProblem(progress, o)) });
   setHandler(rollbackUpdate, answer((o: RollbackOptions) => rollback(o)), { validator: (_o: RollbackOptions) => refuse(rollbackProblem(progress)) });
+  setHandler(promoteUpdate, answer((o: PromoteOptions) => promote(o)), { validator: (o: PromoteOptions) => refuse(promoteProblem(progress, o)) });
 
   let request: MigrationRequest;
   try {
@@ -200,6 +219,8 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
           publish(progress);
         }
       }
+      // The failure carries the final progress, so that status can show an ended migration whole.
+      if (!isCancellation(err) && patched(FAILURE_CARRIES_PROGRESS)) throw failureWithProgress(err, progress);
       throw err;
     }
   }
@@ -428,6 +449,9 @@ function notReadyText(report: ReadinessReport): string {
   return [describeCauses(causes), rest.join(', ')].filter(Boolean).join('; ');
 }
 
+// A failed migration's failure holds its final progress (details), read by status.
+const FAILURE_CARRIES_PROGRESS = 'failure-carries-progress';
+
 // Workloads' pods are dry-run in the target before the first workload wave.
 const ADMISSION_PREFLIGHT = 'admission-preflight';
 
@@ -456,10 +480,20 @@ const ratioRule = (request: MigrationRequest) => ({ ratio: request.traffic.ratio
  */
 async function awaitReadiness(
   request: MigrationRequest, backupId: string, progress: MigrationProgress, goal: ReadinessGoal, maxWaitMs: number, summary: string,
-): Promise<{ report: ReadinessReport; waitedMs: number }> {
+  interrupt?: () => boolean,
+): Promise<{ report: ReadinessReport; waitedMs: number }>;
+async function awaitReadiness(
+  request: MigrationRequest, backupId: string, progress: MigrationProgress, goal: ReadinessGoal, maxWaitMs: number, summary: string,
+  interrupt: () => boolean,
+): Promise<{ report?: ReadinessReport; waitedMs: number }>;
+async function awaitReadiness(
+  request: MigrationRequest, backupId: string, progress: MigrationProgress, goal: ReadinessGoal, maxWaitMs: number, summary: string,
+  interrupt?: () => boolean,
+): Promise<{ report?: ReadinessReport; waitedMs: number }> {
   let waitedMs = 0;
   for (;;) {
     await whileNotPaused(progress);
+    if (interrupt?.()) return { waitedMs };
     const started = Date.now();
     const left = Math.max(0, maxWaitMs - waitedMs);
     const scope = new CancellationScope();
@@ -469,7 +503,7 @@ async function awaitReadiness(
         waiting.awaitReadiness.executeWithOptions({ ...WAIT, startToCloseTimeout: left + 120_000, summary }, [{
           ...readinessInput(request, backupId), goal, maxWaitMs: left, pollMs: parseDuration(request.readiness.pollInterval)!,
         }]),
-        condition(() => progress.paused).then(() => undefined),
+        condition(() => progress.paused || Boolean(interrupt?.())).then(() => undefined),
       ]));
     } finally {
       // A pause won the race: the activity is cancelled and starts again on resume. (A cancellation from
@@ -521,8 +555,9 @@ async function shiftTraffic(request: MigrationRequest, backupId: string, progres
     control.cutoverDeadline = Date.now() + threshold;
     progress.cutoverAt = new Date(control.cutoverDeadline).toISOString();
   }
-  // The grayscale time threshold has passed (never while paused: a pause stops that clock).
-  const cutoverDue = () => control.cutoverDeadline !== undefined && !progress.paused && Date.now() >= control.cutoverDeadline;
+  // The grayscale time threshold has passed (never while paused: a pause stops that clock), or an
+  // operator promoted the migration fully.
+  const cutoverDue = () => control.promoteFull === true || (control.cutoverDeadline !== undefined && !progress.paused && Date.now() >= control.cutoverDeadline);
   const untilCutover = () => (control.cutoverDeadline === undefined ? undefined : Math.max(0, control.cutoverDeadline - Date.now()));
   const cutoverClock: Deadline = { due: cutoverDue, within: untilCutover };
   progress.step.total = steps.length;
@@ -560,8 +595,9 @@ async function shiftTraffic(request: MigrationRequest, backupId: string, progres
         if (held >= holdLimitMs) throw heldTooLong(request, i, step.weight, report);
         const goal: ReadinessGoal = { ...ratioRule(request), routes: request.routes.map((r) => r.name), weight: step.weight, until: 'step', current };
         const wait = Math.min(holdLimitMs - held, untilCutover() ?? Infinity);
-        const waited = await awaitReadiness(request, backupId, progress, goal, wait, `step ${i + 1} held at the grayscale ratio (${report.overall.ready} of ${report.overall.total} ready)`);
+        const waited = await awaitReadiness(request, backupId, progress, goal, wait, `step ${i + 1} held at the grayscale ratio (${report.overall.ready} of ${report.overall.total} ready)`, cutoverDue);
         held += waited.waitedMs;
+        if (!waited.report) break steps; // promoted fully while held
         report = waited.report;
       }
     } else for (let held = 0; ; held += pollMs) {
@@ -585,11 +621,14 @@ async function shiftTraffic(request: MigrationRequest, backupId: string, progres
       const next = steps[i + 1]!;
       progress.step.nextAt = new Date(Date.now() + intervalMs).toISOString();
       publish(progress);
-      await pausableSleep(progress, intervalMs, `weight ${step.weight}% -> ${next.weight}% in ${formatDuration(intervalMs)}${next.approval ? ' (needs approval)' : ''}`, cutoverClock);
+      // `promote` makes the next step due now; the threshold or `promote --full` ends the steps.
+      const nextDue = () => (control.promoteNext ?? 0) > i + 1;
+      const stepClock: Deadline = { due: () => cutoverDue() || nextDue(), within: () => (nextDue() ? 0 : untilCutover()) };
+      await pausableSleep(progress, intervalMs, `weight ${step.weight}% -> ${next.weight}% in ${formatDuration(intervalMs)}${next.approval ? ' (needs approval)' : ''}`, stepClock);
     }
   }
   progress.step.nextAt = undefined;
-  if (cutoverDue()) await cutover(request, backupId, progress);
+  if (cutoverDue()) await cutover(request, backupId, progress, control.promoteFull ? 'promote' : 'threshold');
 }
 
 function heldTooLong(request: MigrationRequest, i: number, weight: number, report: ReadinessReport): ApplicationFailure {
@@ -605,7 +644,7 @@ function heldTooLong(request: MigrationRequest, i: number, weight: number, repor
  * The grayscale time threshold passed: every route goes to 100 % target at once, whatever step it was
  * at, except a route with no ready workload in the target (it would answer errors), which is reported.
  */
-async function cutover(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<void> {
+async function cutover(request: MigrationRequest, backupId: string, progress: MigrationProgress, by: 'threshold' | 'promote'): Promise<void> {
   const report = await refreshReadiness(request, backupId, progress);
   const heldBack: string[] = [];
   for (const route of request.routes) {
@@ -614,11 +653,12 @@ async function cutover(request: MigrationRequest, backupId: string, progress: Mi
       heldBack.push(route.name);
       continue;
     }
-    await applyWeight(route, 100, progress, `route ${route.name}: grayscale time threshold, all traffic to the target`);
+    await applyWeight(route, 100, progress, `route ${route.name}: ${by === 'promote' ? 'promote --full' : 'grayscale time threshold'}, all traffic to the target`);
   }
-  progress.cutover = { at: new Date(Date.now()).toISOString(), heldBack };
+  progress.cutover = { at: new Date(Date.now()).toISOString(), heldBack, ...(by === 'promote' ? { by } : {}) };
   if (heldBack.length) {
-    remember(progress.errors, [`grayscale time threshold passed, but routes ${heldBack.join(', ')} have no ready workload in ${request.target.cluster}; their traffic stays where it was`]);
+    const what = by === 'promote' ? 'promoted fully' : 'grayscale time threshold passed';
+    remember(progress.errors, [`${what}, but routes ${heldBack.join(', ')} have no ready workload in ${request.target.cluster}; their traffic stays where it was`]);
   }
   publish(progress);
 }
@@ -642,9 +682,9 @@ async function rollbackTraffic(request: MigrationRequest, progress: MigrationPro
 /** Deletes what this migration created in the target, after traffic is back on the source. */
 async function cleanup(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<void> {
   const result = await bulk.cleanupRestored.executeWithOptions({ ...BULK, summary: `rollback: delete what ${progress.migrationId} created in ${request.target.cluster}` }, [{
-    migrationId: progress.migrationId, backupId, target: request.target.cluster, storage: request.storage, namespaceMapping: request.namespaces.mapping,
+    migrationId: progress.migrationId, runId: workflowInfo().runId, backupId, target: request.target.cluster, storage: request.storage, namespaceMapping: request.namespaces.mapping,
   }]);
-  progress.cleanup = { deleted: result.deleted, failed: result.failed };
+  progress.cleanup = { deleted: result.deleted, failed: result.failed, ...(result.kept ? { kept: result.kept } : {}) };
   remember(progress.errors, result.errors);
 }
 
@@ -671,7 +711,7 @@ async function pausableSleep(progress: MigrationProgress, ms: number, summary: s
     const slice = Math.max(1, Math.min(remaining, deadline?.within() ?? remaining));
     const timer = new CancellationScope();
     try {
-      await timer.run(() => Promise.race([sleep(slice, { summary }), condition(() => progress.paused)]));
+      await timer.run(() => Promise.race([sleep(slice, { summary }), condition(() => progress.paused || Boolean(deadline?.due()))]));
     } finally {
       timer.cancel();
     }
@@ -733,10 +773,42 @@ function approveProblem(p: MigrationProgress, o: ApproveOptions | undefined): st
   return undefined;
 }
 
+/** Routes that have workloads, none of them ready in the target: promoting them would send traffic to nothing. */
+function routesWithoutReady(p: MigrationProgress): string[] {
+  return p.routes.filter((r) => r.total > 0 && r.ready === 0).map((r) => `${r.name} (0 of ${r.total} ready)`);
+}
+
+function promoteProblem(p: MigrationProgress, o: PromoteOptions | undefined): string | undefined {
+  if (p.rollbackRequested) return 'a rollback is under way';
+  if (p.phase !== 'traffic') return `traffic is not moving (phase ${p.phase}); promote moves traffic that has started to move`;
+  if (p.paused) return 'paused: resume first';
+  if (o?.full) {
+    const empty = routesWithoutReady(p);
+    if (empty.length) return `routes without a ready workload in the target would get all their traffic: ${empty.join(', ')}; wait for them, or roll back`;
+    return undefined;
+  }
+  if (p.step.index >= p.step.total) return `the last step (${p.step.index} of ${p.step.total}) is applied; nothing to promote`;
+  return undefined;
+}
+
 function rollbackProblem(p: MigrationProgress): string | undefined {
   if (p.rollbackRequested) return 'a rollback is already under way';
   if (isFinal(p.phase)) return `the migration has already ${p.phase === 'completed' ? 'completed' : p.phase}; start a new one to move back`;
   return undefined;
+}
+
+/** The same failure (type, message, retryability) as the first ApplicationFailure of `err`'s chain, with the progress as its details. */
+function failureWithProgress(err: unknown, progress: MigrationProgress): ApplicationFailure {
+  let root: unknown = err;
+  while (root instanceof Error && !(root instanceof ApplicationFailure) && root.cause) root = root.cause;
+  const failure = root instanceof ApplicationFailure ? root : undefined;
+  return ApplicationFailure.create({
+    message: failure?.message ?? errorMessage(err),
+    type: failure?.type ?? 'MigrationFailed',
+    nonRetryable: true,
+    details: [{ progress }],
+    ...(err instanceof Error ? { cause: err } : {}),
+  });
 }
 
 function errorMessage(err: unknown): string {

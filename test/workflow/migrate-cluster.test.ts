@@ -8,12 +8,12 @@ import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { MigrationActivities, ReadinessReport } from '../../src/activities/contract.js';
-import { getProgress } from '../../src/client.js';
+import { getProgress, progressOfFailure } from '../../src/client.js';
 import { goalReached } from '../../src/domain/readiness-goal.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { workflowsPath } from '../../src/worker.js';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
-import { approveUpdate, pauseUpdate, resumeUpdate, type MigrationProgress } from '../../src/workflows/messages.js';
+import { approveUpdate, pauseUpdate, promoteUpdate, resumeUpdate, type MigrationProgress } from '../../src/workflows/messages.js';
 import { quietRuntime, registerSearchAttributes } from '../support/runtime.js';
 import { timeSkippingServerPath } from '../support/stack.js';
 
@@ -279,6 +279,11 @@ describe('migrateCluster workflow', () => {
         assert.ok(err.cause instanceof ApplicationFailure);
         assert.equal(err.cause.type, 'ReadinessTimeout');
         assert.match(err.cause.message, /not ready: shop\/api/);
+        // The failure carries the migration's final progress, for status.
+        const final = progressOfFailure(err);
+        assert.equal(final?.phase, 'failed');
+        assert.equal(final?.routes[0]?.weight, 0);
+        assert.ok(final?.errors.some((e) => /was held for 10m/.test(e)));
         return true;
       },
     );
@@ -387,6 +392,50 @@ describe('migrateCluster workflow', () => {
     assert.ok(result.progress.errors.some((e: string) => /routes api have no ready workload/.test(e)));
   });
 
+  it('promote moves to the next step now, and promote --full sends every route to 100% at once, skipping the steps left', async () => {
+    const calls: Calls = { weights: [], waves: [] };
+    const { result } = await run(request, {}, calls, async (id) => {
+      await env.sleep('1m');
+      await waitFor(async () => calls.weights.length === 1);
+      // Step 1 (10 %) is applied; step 2 is due in 5 minutes: promote makes it due now.
+      const promoted = await update(id, promoteUpdate, {});
+      assert.equal(promoted.phase, 'traffic');
+      await waitFor(async () => calls.weights.length === 2);
+      await update(id, pauseUpdate);
+      await rejected(update(id, promoteUpdate, { full: true }), /paused: resume first/);
+      await update(id, resumeUpdate);
+      await update(id, promoteUpdate, { full: true });
+    });
+    assert.equal(result.status, 'Completed');
+    assert.deepEqual(calls.weights.map((w) => w.weight), [10, 25, 100]);
+    assert.ok(calls.weights[1]!.at - calls.weights[0]!.at < 4 * 60_000, 'promote did not skip the step interval');
+    assert.equal(result.progress.cutover?.by, 'promote');
+    assert.deepEqual(result.progress.cutover?.heldBack, []);
+  });
+
+  it('refuses promote --full while a route has no ready workload in the target, and promote before traffic moves', async () => {
+    const twoRoutes: MigrationRequestInput = {
+      ...request,
+      routes: [...request.routes!, { name: 'api', router: 'haproxy', backend: 'api', workloads: ['shop/api'] }],
+      traffic: { steps: [10, 25, 50, 100], stepInterval: '5m' },
+    };
+    const report: ReadinessReport = { overall: { ready: 1, total: 2 }, routes: { web: { ready: 1, total: 1 }, api: { ready: 0, total: 1 } }, notReady: ['shop/api'] };
+    const calls: Calls = { weights: [], waves: [] };
+    const hooks: Hooks = {
+      readiness: () => report,
+      onWave: async (kinds, id) => {
+        if (kinds[0] === 'Namespace') await rejected(update(id, promoteUpdate, { full: true }), /traffic is not moving \(phase restore\)/);
+      },
+    };
+    const { result } = await run(twoRoutes, hooks, calls, async (id) => {
+      await waitFor(async () => calls.weights.length >= 1);
+      await rejected(update(id, promoteUpdate, { full: true }), /routes without a ready workload in the target would get all their traffic: api \(0 of 1 ready\)/);
+      await signal(id, 'rollback', { reason: 'test over' });
+    });
+    assert.equal(result.status, 'RolledBack');
+    assert.ok(calls.weights.every((w) => w.weight < 100), 'promote --full moved traffic despite the refusal');
+  });
+
   for (const phase of ['backup', 'readiness', 'pause', 'after cutover'] as const) {
     it(`rolls back from ${phase}: every route back to the source, then the migration's objects cleaned up on request`, async () => {
       const calls: Calls = { weights: [], waves: [] };
@@ -431,4 +480,41 @@ describe('migrateCluster workflow', () => {
       assert.ok(result.progress.errors.includes(`rollback requested: from ${phase}`));
     });
   }
+});
+
+describe('cleanupMigration workflow', () => {
+  it('moves every route back to the source before deleting what the migration created, and reports removed and kept', async () => {
+    const order: string[] = [];
+    const taskQueue = `q-cleanup-${++counter}`;
+    const worker = await Worker.create({
+      connection: env.nativeConnection, taskQueue, workflowBundle: bundle,
+      activities: {
+        async setRouteWeight(i: { route: { name: string }; weight: number }) {
+          order.push(`weight ${i.route.name}=${i.weight}`);
+          return { route: i.route.name, weight: i.weight };
+        },
+        async cleanupRestored(i: { migrationId: string; runId?: string }) {
+          order.push(`cleanup ${i.migrationId} run ${i.runId}`);
+          return { deleted: 7, failed: 0, errors: [], kept: 1, keptExamples: ['ConfigMap shop/shared (it existed before the migration)'], removed: [{ kind: 'Namespace', count: 1 }] };
+        },
+      },
+    });
+    const args = [{
+      migrationId: 'm1', runId: 'r1', backupId: 'm1', target: 'target', storage: { bucket: 'kubeferry', prefix: 'p' }, namespaceMapping: {},
+      routes: [{ name: 'web', router: 'haproxy', backend: 'web', sourceServer: 'source', targetServer: 'target', workloads: ['shop/web'] }],
+    }];
+    const report = await worker.runUntil(async () => {
+      // Only under its own id: one cleanup per migration.
+      await assert.rejects(env.client.workflow.execute('cleanupMigration', { taskQueue, workflowId: 'not-the-cleanup-id', args }), (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure);
+        assert.match(err.cause.message, /runs as workflow kubeferry-cleanup-m1/);
+        return true;
+      });
+      return env.client.workflow.execute('cleanupMigration', { taskQueue, workflowId: 'kubeferry-cleanup-m1', args });
+    }) as { deleted: number; kept: number; routes: { name: string; weight: number }[] };
+    assert.deepEqual(order, ['weight web=0', 'cleanup m1 run r1']);
+    assert.equal(report.deleted, 7);
+    assert.equal(report.kept, 1);
+    assert.deepEqual(report.routes, [{ name: 'web', weight: 0 }]);
+  });
 });

@@ -37,6 +37,8 @@ export interface OwnerKey {
 
 export interface SanitizeContext {
   migrationId: string;
+  /** The migration's run (workflow run id), recorded on each object it creates. */
+  runId?: string;
   /** Source namespace -> target namespace. */
   namespaceMapping?: NamespaceMapping;
   /** Keep Service node ports (and the health-check node port) instead of letting the target allocate them. */
