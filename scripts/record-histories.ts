@@ -298,7 +298,7 @@ const scenarios: Scenario[] = [
     name: 'kubeferry-cleanup-shop-to-target',
     workflow: 'cleanupMigration',
     args: [{
-      migrationId: 'shop-to-target', runId: '0195f2c1-7d2e-7c1a-9d55-3c1b2f9a8e10', backupId: 'shop-to-target', target: 'target', storage, namespaceMapping: {},
+      migrationId: 'shop-to-target', backupId: 'shop-to-target', target: 'target', storage, namespaceMapping: {},
       routes: [{ name: 'web', router: 'haproxy', backend: 'web', sourceServer: 'source', targetServer: 'target', workloads: ['shop/web'] }],
     }],
     expect: (o) => assert.equal((o.result as { deleted: number }).deleted, 12),

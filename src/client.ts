@@ -348,19 +348,22 @@ export interface CleanupOptions {
  * removed and what was kept. A running migration is refused: roll it back with cleanup instead.
  */
 export async function cleanupMigration(client: Client, taskQueue: string, migrationId: string, options: CleanupOptions = {}): Promise<CleanupReport> {
-  const handle = client.workflow.getHandle<typeof migrateCluster>(migrationId);
-  const description = await handle.describe();
-  const status = description.status.name;
-  if (status === 'RUNNING') {
+  const idProblem = migrationIdProblem(migrationId);
+  if (idProblem) throw new InvalidRequestError([`(migration id): ${idProblem}`]);
+  // Every run of the id (one, unless it was started again behind the client's back); the first owns it.
+  const runs = await runsOf(client, migrationId);
+  if (runs.some((r) => r.status === 'RUNNING')) {
     throw new CleanupRefusedError(`migration "${migrationId}" is still running; roll it back with cleanup instead: kubeferry rollback ${migrationId} --cleanup`);
   }
-  const request = parseMigrationRequest(await startInput(client, handle));
+  const first = client.workflow.getHandle<typeof migrateCluster>(migrationId, runs[0]!.runId);
+  const request = parseMigrationRequest(await startInput(client, first));
   if (request.task === 'backup' || request.task === 'plan') {
     throw new CleanupRefusedError(`migration "${migrationId}" is a ${request.task} task: it wrote nothing to the target, so there is nothing to clean up`);
   }
-  if (status === 'COMPLETED' && !options.force) {
-    const result = await handle.result();
-    if (result.status === 'Completed') {
+  if (!options.force) {
+    for (const run of runs.filter((r) => r.status === 'COMPLETED')) {
+      const result = await client.workflow.getHandle<typeof migrateCluster>(migrationId, run.runId).result();
+      if (result.status !== 'Completed') continue;
       const moved = result.progress.routes.filter((r) => r.weight > 0).map((r) => `${r.name} ${r.weight}%`);
       throw new CleanupRefusedError(
         `migration "${migrationId}" completed${moved.length ? `, and its traffic is on the target (${moved.join(', ')})` : ''}. A cleanup moves every route back to the ` +
@@ -375,10 +378,23 @@ export async function cleanupMigration(client: Client, taskQueue: string, migrat
     workflowIdConflictPolicy: 'USE_EXISTING',
     staticSummary: `cleanup of ${migrationId} in ${request.target.cluster}`,
     args: [{
-      migrationId, runId: description.runId, backupId: request.backupId ?? migrationId, target: request.target.cluster,
+      migrationId, backupId: request.backupId ?? migrationId, target: request.target.cluster,
       storage: request.storage, namespaceMapping: request.namespaces.mapping, routes: request.task === 'migrate' ? request.routes : [],
     }],
   });
+}
+
+/** The runs of a migration id, oldest first (visibility, or the latest run when visibility has none yet). */
+async function runsOf(client: Client, migrationId: string): Promise<{ runId: string; status: string }[]> {
+  const runs: { runId: string; status: string; start: number }[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowType = "migrateCluster" AND WorkflowId = "${migrationId}"` })) {
+    runs.push({ runId: w.runId, status: w.status.name, start: w.startTime.getTime() });
+  }
+  if (runs.length === 0) {
+    const latest = await client.workflow.getHandle(migrationId).describe(); // not found: no such migration
+    return [{ runId: latest.runId, status: latest.status.name }];
+  }
+  return runs.sort((a, b) => a.start - b.start);
 }
 
 /** The cleanup was refused before anything was done: the message says why and what to do. */

@@ -8,11 +8,13 @@ import type { NamespaceMapping } from '../domain/namespace-mapping.js';
 import type { RouteSpec } from '../domain/request.js';
 import { cleanupWorkflowId } from './messages.js';
 
-/** Names and keys only: which migration, where its backup is, which routes it moved. */
+/**
+ * Names and keys only: which migration, where its backup is, which routes it moved. Every run of the
+ * migration id is cleaned up: the id names the migration (a run started again behind the client's back
+ * creates nothing, since it refuses the earlier run's backup).
+ */
 export interface CleanupRequest {
   migrationId: string;
-  /** The run of the migration being cleaned up; objects of other runs of the id are kept. */
-  runId?: string;
   backupId: string;
   target: string;
   storage: StorageRef;
@@ -49,7 +51,7 @@ export async function cleanupMigration(request: CleanupRequest): Promise<Cleanup
   }));
   setCurrentDetails(`**cleanup** of ${request.migrationId}: deleting what it created in ${request.target}`);
   const result = await cleanupRestored({
-    migrationId: request.migrationId, ...(request.runId ? { runId: request.runId } : {}), backupId: request.backupId, target: request.target,
+    migrationId: request.migrationId, backupId: request.backupId, target: request.target,
     storage: request.storage, namespaceMapping: request.namespaceMapping,
   });
   setCurrentDetails(`**cleanup** of ${request.migrationId}: ${result.deleted} deleted, ${result.kept ?? 0} kept, ${result.failed} failed`);

@@ -8,7 +8,8 @@ import { loadCliConfig, type CliConfig } from '../../src/config/cli-config.js';
 import { ConfigError } from '../../src/config/worker-config.js';
 import { describeError, EXIT } from '../../src/cli/errors.js';
 import { program, run } from '../../src/cli/main.js';
-import { bar, PLAIN, planView, progressView, readableId, styleFor, table } from '../../src/cli/render.js';
+import { bar, endedView, nextCommands, PLAIN, planView, progressView, readableId, stillInTarget, styleFor, table, type EndedMigration } from '../../src/cli/render.js';
+import { freshId } from '../../src/client.js';
 import { buildRequest, deepMerge, stepsFrom } from '../../src/cli/request-builder.js';
 import { InvalidRequestError, parseMigrationRequest } from '../../src/domain/request.js';
 import type { MigrationProgress } from '../../src/workflows/messages.js';
@@ -157,6 +158,43 @@ describe('terminal output', () => {
     assert.match(progressView({ ...progress, paused: false }, PLAIN), /step 2\/4, next step in (29|30)s/);
     assert.ok(!progressView(progress, PLAIN).includes('\u001b['), 'no escape codes without colour');
     assert.ok(progressView(progress, { color: true, unicode: true }).includes('\u001b[33mPAUSED'));
+  });
+
+  test('the progress view names why each workload is not ready, and what the admission preflight found', () => {
+    const view = progressView({
+      ...progress,
+      readiness: { ready: 1, total: 2, percent: 50, notReady: [{ workload: 'shop/api', cause: 'pods cannot be created (ReplicaSet shop/api-1: FailedCreate): failed quota: compute' }] },
+      admission: { mode: 'warn', checked: 2, refused: 1, refusals: [{ workload: 'Deployment shop/api', message: 'failed quota: compute' }] },
+    }, PLAIN);
+    assert.match(view, /not ready +shop\/api: pods cannot be created \(ReplicaSet shop\/api-1: FailedCreate\): failed quota: compute/);
+    assert.match(view, /admission +the target would refuse the pods of 1 of 2 workloads \(admission: warn, going on\)\n +Deployment shop\/api: failed quota: compute/);
+  });
+
+  test('status of an ended migration: what is still in the target, the traffic, and the next commands', () => {
+    const failed: EndedMigration = {
+      migrationId: 'm1', status: 'FAILED', failure: '1 of 2 workloads are not ready',
+      progress: { ...progress, phase: 'failed', paused: false, pendingApproval: undefined, routes: [{ name: 'web', weight: 0, ready: 1, total: 1 }] },
+    };
+    assert.equal(stillInTarget(failed), 10);
+    const view = endedView(failed, PLAIN);
+    assert.match(view, /^m1: FAILED {2}migrate, ended in phase failed\n {2}failure {4}1 of 2 workloads are not ready/);
+    assert.match(view, /in target +10 created by it and still there/);
+    assert.match(view, /traffic +all on the source: web 0% to the target/);
+    assert.match(view, /next\n {4}kubeferry cleanup m1 {3}removes the 10 objects it created/);
+    const cleaned: EndedMigration = { ...failed, cleanup: { status: 'COMPLETED', report: { deleted: 10, kept: 0, failed: 0, finishedAt: '2026-12-02T00:00:00Z' } } };
+    assert.equal(stillInTarget(cleaned), 0);
+    assert.ok(!nextCommands(cleaned).some((c) => c.startsWith('kubeferry cleanup')));
+    const completed: EndedMigration = { ...failed, status: 'COMPLETED', resultStatus: 'Completed', progress: { ...failed.progress!, phase: 'completed', routes: [{ name: 'web', weight: 100, ready: 1, total: 1 }] } };
+    assert.match(nextCommands(completed)[0]!, /^kubeferry cleanup m1 --force {3}to undo it: moves its traffic back to the source/);
+    // A restore reads a backup it did not take: its size is what it holds.
+    const restore = { ...failed.progress!, task: 'restore' as const, objects: { ...progress.objects, backedUp: 0, total: 2004 } };
+    assert.match(endedView({ ...failed, progress: restore }, PLAIN), /backup +m1: 2004 objects \(restored from it\)/);
+  });
+
+  test('a taken migration id suggests a fresh one that is still a DNS label', () => {
+    assert.equal(freshId('web'), 'web-2');
+    assert.equal(freshId('web-2'), 'web-3');
+    assert.equal(freshId('a'.repeat(63)).length, 63);
   });
 
   test('the plan view lists waves with examples, left-out objects and problems in the target', () => {

@@ -500,7 +500,7 @@ describe('cleanupMigration workflow', () => {
       },
     });
     const args = [{
-      migrationId: 'm1', runId: 'r1', backupId: 'm1', target: 'target', storage: { bucket: 'kubeferry', prefix: 'p' }, namespaceMapping: {},
+      migrationId: 'm1', backupId: 'm1', target: 'target', storage: { bucket: 'kubeferry', prefix: 'p' }, namespaceMapping: {},
       routes: [{ name: 'web', router: 'haproxy', backend: 'web', sourceServer: 'source', targetServer: 'target', workloads: ['shop/web'] }],
     }];
     const report = await worker.runUntil(async () => {
@@ -512,7 +512,7 @@ describe('cleanupMigration workflow', () => {
       });
       return env.client.workflow.execute('cleanupMigration', { taskQueue, workflowId: 'kubeferry-cleanup-m1', args });
     }) as { deleted: number; kept: number; routes: { name: string; weight: number }[] };
-    assert.deepEqual(order, ['weight web=0', 'cleanup m1 run r1']);
+    assert.deepEqual(order, ['weight web=0', 'cleanup m1 run undefined']);
     assert.equal(report.deleted, 7);
     assert.equal(report.kept, 1);
     assert.deepEqual(report.routes, [{ name: 'web', weight: 0 }]);
