@@ -4,7 +4,7 @@
 import { gzipSync } from 'node:zlib';
 import { KubeApiError, listPages, type KubeRest } from '../src/activities/kube-rest.js';
 import type { ObjectStore } from '../src/activities/object-store.js';
-import { forEachConcurrently } from '../src/activities/restore.js';
+import { forEachConcurrently } from '../src/activities/concurrency.js';
 import type { BenchObject } from './mix.js';
 
 export interface Rate {

@@ -16,7 +16,7 @@
 // (the worktree needs no node_modules: packages are resolved from this repository's).
 // *.pre-front-door-patch.json are migrate, migrate-cutover, rollback-cleanup, held-step-timeout and
 // restore as recorded before patched('routes-verified-after-restore'), patched('admission-preflight') and
-// patched('failure-carries-progress') were added (the files those scenarios had until then, kept as they were).
+// patched('final-progress-memo') were added (the files those scenarios had until then, kept as they were).
 //
 // The scenario name is also the workflow id: a history does not carry the workflow id, and
 // migrateCluster validates it, so the replay test passes the file name up to its first dot.

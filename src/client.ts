@@ -2,7 +2,7 @@
 // `kubeferry` command line (src/cli/) is built on it.
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import { clientDataConverter } from './codec/data-converter.js';
 import type { PayloadEncryptionSettings } from './config/worker-config.js';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
@@ -11,7 +11,7 @@ import { readyPercent } from './domain/progress.js';
 import type { NotReadyCause } from './domain/readiness-causes.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequestInput } from './domain/request.js';
 import {
-  approveUpdate, cleanupWorkflowId, pauseUpdate, progressQuery, promoteUpdate, resumeUpdate, rollbackUpdate,
+  approveUpdate, cleanupWorkflowId, FINAL_PROGRESS, pauseUpdate, progressQuery, promoteUpdate, resumeUpdate, rollbackUpdate,
   type ApproveOptions, type MigrationProgress, type PromoteOptions, type RollbackOptions,
 } from './workflows/messages.js';
 import type { MigrationResult, migrateCluster } from './workflows/migrate-cluster.js';
@@ -299,20 +299,15 @@ export async function getMigration(client: Client, migrationId: string): Promise
     const result = await handle.result();
     return { ...ended, result, progress: result.progress };
   } catch (failure) {
-    const progress = progressOfFailure(failure);
+    const progress = finalProgressOf(description.memo);
     return { ...ended, failure, ...(progress ? { progress } : {}) };
   }
 }
 
-/** The progress a failed migration's failure carries in its details (migrations since that was recorded). */
-export function progressOfFailure(failure: unknown): MigrationProgress | undefined {
-  for (let e: unknown = failure; e instanceof Error; e = e.cause) {
-    if (e instanceof ApplicationFailure) {
-      const detail = e.details?.[0] as { progress?: MigrationProgress } | undefined;
-      if (detail?.progress?.migrationId) return detail.progress;
-    }
-  }
-  return undefined;
+/** The final progress a failed migration keeps in its memo (migrations since that was recorded). */
+export function finalProgressOf(memo: Record<string, unknown> | undefined): MigrationProgress | undefined {
+  const progress = memo?.[FINAL_PROGRESS] as MigrationProgress | undefined;
+  return typeof progress?.migrationId === 'string' ? progress : undefined;
 }
 
 async function cleanupState(client: Client, migrationId: string): Promise<CleanupState | undefined> {

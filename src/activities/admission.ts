@@ -12,7 +12,8 @@ import { apiMessage, apiStatus, apiUnavailable, type Cluster, type ClusterRegist
 import type { AdmissionInput, AdmissionRefusal, AdmissionReport } from './contract.js';
 import type { ArchiveKey } from './archive-crypto.js';
 import type { ObjectStore } from './object-store.js';
-import { describe, forEachConcurrently, loadArchive, sanitizeRaw, withApiRetry } from './restore.js';
+import { forEachConcurrently } from './concurrency.js';
+import { describe, loadArchive, sanitizeRaw, withApiRetry } from './restore.js';
 
 const MAX_REFUSALS = 20;
 /** A webhook's message can be long; the history keeps the start of it. */

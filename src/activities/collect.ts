@@ -12,7 +12,7 @@ import type { Cluster } from './clusters.js';
 import { discover } from './discovery.js';
 import { KubeApiError, listManyAhead, listPages, resourcePath } from './kube-rest.js';
 import { collectionStage, leaveOutReason } from './leave-out.js';
-import { forEachConcurrently } from './restore.js';
+import { forEachConcurrently } from './concurrency.js';
 
 /** Types listed at the same time by one backup (each with its namespaces' lists ahead, see listManyAhead). */
 const TYPES_AT_ONCE = 4;

@@ -6,7 +6,7 @@
 import { explainNotReady, type EventSignal, type NotReadyCause, type PodSignal, type WorkloadSignals } from '../domain/readiness-causes.js';
 import type { RawObject } from './backup-format.js';
 import type { Cluster } from './clusters.js';
-import { forEachConcurrently } from './restore.js';
+import { forEachConcurrently } from './concurrency.js';
 
 type Condition = { type?: string; status?: string; reason?: string; message?: string };
 type Selector = { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };

@@ -12,7 +12,7 @@ import { readManifest } from './backup.js';
 import type { BackupManifest, RawObject, WorkloadEntry } from './backup-format.js';
 import { apiStatus, type Cluster, type ClusterRegistry } from './clusters.js';
 import { listPages, resourcePath } from './kube-rest.js';
-import { forEachConcurrently } from './restore.js';
+import { forEachConcurrently } from './concurrency.js';
 import { diagnoseNotReady, type Suspect } from './readiness-diagnosis.js';
 import type { NotReadyCause } from '../domain/readiness-causes.js';
 

@@ -16,11 +16,11 @@ import { applyOver, differsInTarget } from './conflicts.js';
 import { discover, gvkKey } from './discovery.js';
 import { resourcePath, type ResourcePath } from './kube-rest.js';
 import { routeWorkloadsOf } from './readiness.js';
+import { forEachConcurrently } from './concurrency.js';
 import { isRouterObject, routerObjectProblems, routerObjectsIn } from './routes.js';
 import type { WorkerConfig } from '../config/worker-config.js';
 import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION, PRE_EXISTING_ANNOTATION } from './labels.js';
 
-const CONCURRENCY = 16;
 /** Objects per heartbeat; a resumed wave redoes at most this many lookups. */
 export const CHUNK = 200;
 const MAX_REPORTED_ERRORS = 20;
@@ -290,18 +290,6 @@ function decryptArchive(data: Buffer, where: string, backupId: string, encryptio
 
 /** "Kind namespace/name", for people. */
 export const describe = (o: RawObject) => `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
-
-/** Runs `fn` over `items`, at most CONCURRENCY at a time; `done` counts the items started so far. */
-export async function forEachConcurrently<T>(items: readonly T[], fn: (item: T, done: number) => Promise<void>, concurrency = CONCURRENCY): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item, next);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}
 
 /**
  * Retries a call while the API server is unavailable (no answer, 429, 5xx) with backoff, up to ~25 s in

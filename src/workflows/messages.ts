@@ -74,6 +74,9 @@ export interface PromoteOptions {
   full?: boolean;
 }
 
+/** The memo key under which a failed migration keeps its final progress (names and counts only). */
+export const FINAL_PROGRESS = 'finalProgress';
+
 /** The workflow id of a migration's cleanup: one per migration, so a second start finds the first. */
 export const cleanupWorkflowId = (migrationId: string) => `kubeferry-cleanup-${migrationId}`;
 

@@ -12,6 +12,7 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
@@ -42,6 +43,7 @@ import {
   type RollbackOptions,
 } from './messages.js';
 import { SEARCH_ATTRIBUTES } from './search-attributes.js';
+import { FINAL_PROGRESS } from './messages.js';
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 const nonRetryableErrorTypes = [
@@ -219,8 +221,9 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
           publish(progress);
         }
       }
-      // The failure carries the final progress, so that status can show an ended migration whole.
-      if (!isCancellation(err) && patched(FAILURE_CARRIES_PROGRESS)) throw failureWithProgress(err, progress);
+      // The final progress stays with the execution (its memo), so that status can show a failed
+      // migration whole; the failure itself is thrown as it is.
+      if (!isCancellation(err) && patched(FINAL_PROGRESS_MEMO)) upsertMemo({ [FINAL_PROGRESS]: progress });
       throw err;
     }
   }
@@ -449,8 +452,8 @@ function notReadyText(report: ReadinessReport): string {
   return [describeCauses(causes), rest.join(', ')].filter(Boolean).join('; ');
 }
 
-// A failed migration's failure holds its final progress (details), read by status.
-const FAILURE_CARRIES_PROGRESS = 'failure-carries-progress';
+// A failed migration keeps its final progress in its memo, read by status.
+const FINAL_PROGRESS_MEMO = 'final-progress-memo';
 
 // Workloads' pods are dry-run in the target before the first workload wave.
 const ADMISSION_PREFLIGHT = 'admission-preflight';
@@ -795,20 +798,6 @@ function rollbackProblem(p: MigrationProgress): string | undefined {
   if (p.rollbackRequested) return 'a rollback is already under way';
   if (isFinal(p.phase)) return `the migration has already ${p.phase === 'completed' ? 'completed' : p.phase}; start a new one to move back`;
   return undefined;
-}
-
-/** The same failure (type, message, retryability) as the first ApplicationFailure of `err`'s chain, with the progress as its details. */
-function failureWithProgress(err: unknown, progress: MigrationProgress): ApplicationFailure {
-  let root: unknown = err;
-  while (root instanceof Error && !(root instanceof ApplicationFailure) && root.cause) root = root.cause;
-  const failure = root instanceof ApplicationFailure ? root : undefined;
-  return ApplicationFailure.create({
-    message: failure?.message ?? errorMessage(err),
-    type: failure?.type ?? 'MigrationFailed',
-    nonRetryable: true,
-    details: [{ progress }],
-    ...(err instanceof Error ? { cause: err } : {}),
-  });
 }
 
 function errorMessage(err: unknown): string {

@@ -11,7 +11,7 @@ import { createActivities, depsFromConfig } from '../../src/activities/index.js'
 import type { KubeRest } from '../../src/activities/kube-rest.js';
 import { MIGRATION_ID_LABEL } from '../../src/activities/labels.js';
 import { ObjectStore } from '../../src/activities/object-store.js';
-import { forEachConcurrently } from '../../src/activities/restore.js';
+import { forEachConcurrently } from '../../src/activities/concurrency.js';
 import { startMigration } from '../../src/client.js';
 import type { WorkerConfig } from '../../src/config/worker-config.js';
 import { deleteNamespaces } from '../../src/dev/sample-app.js';

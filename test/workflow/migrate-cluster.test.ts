@@ -8,7 +8,7 @@ import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { MigrationActivities, ReadinessReport } from '../../src/activities/contract.js';
-import { getProgress, progressOfFailure } from '../../src/client.js';
+import { finalProgressOf, getProgress } from '../../src/client.js';
 import { goalReached } from '../../src/domain/readiness-goal.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { workflowsPath } from '../../src/worker.js';
@@ -279,14 +279,14 @@ describe('migrateCluster workflow', () => {
         assert.ok(err.cause instanceof ApplicationFailure);
         assert.equal(err.cause.type, 'ReadinessTimeout');
         assert.match(err.cause.message, /not ready: shop\/api/);
-        // The failure carries the migration's final progress, for status.
-        const final = progressOfFailure(err);
-        assert.equal(final?.phase, 'failed');
-        assert.equal(final?.routes[0]?.weight, 0);
-        assert.ok(final?.errors.some((e) => /was held for 10m/.test(e)));
         return true;
       },
     );
+    // The failed migration keeps its final progress in its memo, for status.
+    const final = finalProgressOf((await env.client.workflow.getHandle('wf-held-timeout').describe()).memo);
+    assert.equal(final?.phase, 'failed');
+    assert.equal(final?.routes[0]?.weight, 0);
+    assert.ok(final?.errors.some((e) => /was held for 10m/.test(e)));
     // Held at 50% (the ratio) for the readiness timeout, then everything back to the source.
     assert.deepEqual(calls.weights.map((w) => w.weight), [10, 25, 50, 0]);
     // It ends as failed, not as a rollback in progress, for the Web UI and `list`.
