@@ -257,7 +257,11 @@ export function program(): Command {
         ...(state.progress ? { progress: state.progress } : {}),
         ...(state.cleanup ? { cleanup: state.cleanup } : {}),
       };
-      const document = { ...ended, ...(state.result ? { result: state.result } : {}), stillInTarget: stillInTarget(ended), next: nextCommands(ended) };
+      // As before for scripts: a result's own fields (status Completed, RolledBack, Planned), else the workflow's status.
+      const document = {
+        ...(state.result ?? {}), ...ended, status: state.result?.status ?? state.status, workflowStatus: state.status,
+        stillInTarget: stillInTarget(ended), next: nextCommands(ended),
+      };
       ctx.print(document, (s) => endedView(ended, s));
       if (!state.result || !succeeded(state.result)) process.exitCode = EXIT.failed;
     });

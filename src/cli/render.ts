@@ -193,8 +193,9 @@ export function endedView(m: EndedMigration, s: Style): string {
     if (p.routes.length) {
       const onTarget = p.routes.filter((r) => r.weight > 0);
       const where = onTarget.length === 0 ? 'all on the source' : onTarget.every((r) => r.weight === 100) && onTarget.length === p.routes.length ? 'all on the target' : 'split';
-      lines.push(`  traffic    ${where}: ${p.routes.map((r) => `${r.name} ${r.weight}% to the target`).join(', ')}${p.cutover ? ` (cut over by ${p.cutover.by === 'promote' ? 'promote --full' : 'the time threshold'})` : ''}`);
-      if (m.cleanup?.report) lines.push(`             the cleanup moved every route back to the source`);
+      const by = p.cutover ? ` (cut over by ${p.cutover.by === 'promote' ? 'promote --full' : 'the time threshold'})` : '';
+      lines.push(`  traffic    ${m.cleanup?.report ? 'all on the source (the cleanup moved every route back)' : `${where}${by}`}`);
+      for (const r of p.routes) lines.push(`  route      ${r.name}: ${m.cleanup?.report ? 0 : r.weight}% to the target`);
     }
     lines.push(...admissionLines(p, s));
     if (p.leftOut && Object.keys(p.leftOut).length) lines.push(`  left out   ${Object.entries(p.leftOut).map(([why, n]) => `${n} ${why}`).join('; ')}`);
@@ -252,6 +253,7 @@ export function planView(plan: PlanReport, s: Style): string {
     if (plan.leftOutTypes.length) out.push(`${plan.leftOutTypes.length} types never copied: ${plan.leftOutTypes.map((t) => t.type).join(', ')}`);
   }
   const problems: string[] = [];
+  const notes: string[] = [];
   if (plan.notServedByTarget.length) problems.push(paint(s, 'red', `the target does not serve: ${plan.notServedByTarget.join(', ')} (install their CRDs or API first)`));
   if (plan.conflicts) problems.push(paint(s, 'yellow', `${plan.conflicts} objects already exist in the target: ${plan.conflictExamples.join(' ')}${plan.conflicts > plan.conflictExamples.length ? ' ...' : ''}`));
   if (plan.brokenCycles.length) problems.push(`reference cycles broken: ${plan.brokenCycles.map((e) => `${readableId(e.from)} no longer waits for ${readableId(e.to)}`).join('; ')}`);
@@ -261,10 +263,11 @@ export function planView(plan: PlanReport, s: Style): string {
     problems.push(paint(s, 'red', `the target would refuse the pods of ${a.refused} of ${a.checked} workloads (dry run in ${a.namespacesChecked.join(', ')}):`));
     problems.push(...a.refusals.map((r) => paint(s, 'red', `  ${r.workload}: ${r.message}`)));
   } else if (a?.checked) {
-    problems.push(`admission: the target would admit the pods of all ${a.checked} workloads in ${a.namespacesChecked.join(', ')} (dry run)`);
+    notes.push(`admission: the target would admit the pods of all ${a.checked} workloads in ${a.namespacesChecked.join(', ')} (dry run)`);
   }
-  if (a?.notChecked) problems.push(`admission: ${a.notChecked} workloads are in namespaces the target does not have yet; a migration dry-runs them once their quotas and limits are restored`);
+  if (a?.notChecked) notes.push(`admission: ${a.notChecked} workloads are in namespaces the target does not have yet; a migration dry-runs them once their quotas and limits are restored`);
   out.push('', problems.length ? problems.join('\n') : paint(s, 'green', 'no conflicts in the target; every type is served there'));
+  if (notes.length) out.push(...notes);
   return out.join('\n');
 }
 

@@ -32,7 +32,7 @@ export interface MigrationProgress {
   objects: { backedUp: number; restored: number; skipped: number; updated: number; differing: number; failed: number; total: number };
   waves: { done: number; total: number };
   /** notReady: why workloads are not ready yet, from the target's own signals (the first few, bounded). */
-  readiness: { ready: number; total: number; percent: number; notReady?: NotReadyCause[] };
+  readiness: { ready: number; total: number; percent: number; replicas?: { ready: number; total: number }; notReady?: NotReadyCause[] };
   routes: RouteProgress[];
   step: { index: number; total: number; nextAt?: string };
   /** A step that waits for an operator's approve. */

@@ -525,7 +525,7 @@ async function awaitReadiness(
 
 function applyReadiness(progress: MigrationProgress, report: ReadinessReport): void {
   const { ready, total } = report.overall;
-  progress.readiness = { ready, total, percent: readyPercent(report.overall), ...(report.causes?.length && ready < total ? { notReady: report.causes.slice(0, 10) } : {}) };
+  progress.readiness = { ...report.overall, percent: readyPercent(report.overall), ...(report.causes?.length && ready < total ? { notReady: report.causes.slice(0, 10) } : {}) };
   for (const route of progress.routes) {
     const count = report.routes[route.name];
     if (count) Object.assign(route, { ready: count.ready, total: count.total });

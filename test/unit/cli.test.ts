@@ -179,7 +179,7 @@ describe('terminal output', () => {
     const view = endedView(failed, PLAIN);
     assert.match(view, /^m1: FAILED {2}migrate, ended in phase failed\n {2}failure {4}1 of 2 workloads are not ready/);
     assert.match(view, /in target +10 created by it and still there/);
-    assert.match(view, /traffic +all on the source: web 0% to the target/);
+    assert.match(view, /traffic +all on the source\n {2}route +web: 0% to the target/);
     assert.match(view, /next\n {4}kubeferry cleanup m1 {3}removes the 10 objects it created/);
     const cleaned: EndedMigration = { ...failed, cleanup: { status: 'COMPLETED', report: { deleted: 10, kept: 0, failed: 0, finishedAt: '2026-12-02T00:00:00Z' } } };
     assert.equal(stillInTarget(cleaned), 0);
