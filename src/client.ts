@@ -277,7 +277,7 @@ export type MigrationState =
     status: string;
     result?: MigrationResult;
     failure?: unknown;
-    /** The final progress: the result's, or the one a failed migration's failure carries. */
+    /** The final progress: the result's, or the one a failed migration keeps in its memo. */
     progress?: MigrationProgress;
     /** When the migration ended. */
     closedAt?: Date;
@@ -326,7 +326,8 @@ async function cleanupState(client: Client, migrationId: string): Promise<Cleanu
   );
 }
 
-const rootMessage = (err: unknown): string => {
+/** The message of the innermost cause: what failed, beneath "Workflow execution failed" and "Activity task failed". */
+export const rootMessage = (err: unknown): string => {
   let e = err;
   while (e instanceof Error && e.cause instanceof Error) e = e.cause;
   return e instanceof Error ? e.message : String(e);

@@ -13,12 +13,11 @@ import type { AdmissionInput, AdmissionRefusal, AdmissionReport } from './contra
 import type { ArchiveKey } from './archive-crypto.js';
 import type { ObjectStore } from './object-store.js';
 import { forEachConcurrently } from './concurrency.js';
-import { describe, loadArchive, sanitizeRaw, withApiRetry } from './restore.js';
+import { CHUNK, describe, loadArchive, sanitizeRaw, withApiRetry } from './restore.js';
 
 const MAX_REFUSALS = 20;
 /** A webhook's message can be long; the history keeps the start of it. */
 const clip = (text: string, max = 400) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
-const CHUNK = 200;
 
 /** A failed call that is the worker's own access, not the target judging the pod. */
 const deniedToWorker = (message: string) => /cannot create resource "pods"/.test(message);
@@ -50,6 +49,17 @@ export async function dryRunPods(target: Cluster, workload: RawObject): Promise<
   }
 }
 
+/** Counts one dry run of `workload` ("Kind namespace/name", as named in the source) in `report`, keeping the first refusals. */
+export function countDryRun(report: AdmissionReport, workload: string, refusal: string | undefined): void {
+  report.checked += 1;
+  if (refusal === undefined) return;
+  report.refused += 1;
+  if (report.refusals.length < MAX_REFUSALS) report.refusals.push({ workload, message: clip(refusal) });
+}
+
+/** Refusals in workload order, for a stable report. */
+export const byWorkload = (a: AdmissionRefusal, b: AdmissionRefusal) => a.workload.localeCompare(b.workload);
+
 interface AdmissionCursor {
   archive: number;
   offset: number;
@@ -78,17 +88,13 @@ export async function checkAdmission(
       const chunk = objects.slice(cursor.offset, cursor.offset + CHUNK);
       await forEachConcurrently(chunk, async (obj) => {
         const landing = sanitizeRaw(obj, { migrationId: '', namespaceMapping: input.namespaceMapping });
-        const refusal = await dryRunPods(target, landing);
-        report.checked += 1;
-        if (refusal === undefined) return;
-        report.refused += 1;
         // Named as in the source, where the operator knows it; the message says where it would land.
-        if (report.refusals.length < MAX_REFUSALS) report.refusals.push({ workload: describe(obj), message: clip(refusal) });
+        countDryRun(report, describe(obj), await dryRunPods(target, landing));
       }, target.concurrency);
       cursor.offset += chunk.length;
       heartbeat(cursor);
     }
   }
-  report.refusals.sort((a: AdmissionRefusal, b: AdmissionRefusal) => a.workload.localeCompare(b.workload));
+  report.refusals.sort(byWorkload);
   return report;
 }

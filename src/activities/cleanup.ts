@@ -13,7 +13,7 @@ import type { CleanupInput, CleanupResult } from './contract.js';
 import { listPages, resourcePath } from './kube-rest.js';
 import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION, PRE_EXISTING_ANNOTATION } from './labels.js';
 import type { ObjectStore } from './object-store.js';
-import { readPlan, withApiRetry } from './restore.js';
+import { describe, readPlan, withApiRetry } from './restore.js';
 
 export async function cleanupRestored(clusters: ClusterRegistry, store: ObjectStore, input: CleanupInput): Promise<CleanupResult> {
   const resumed = Context.current().info.heartbeatDetails as CleanupCursor | undefined;
@@ -34,7 +34,7 @@ export async function cleanupRestored(clusters: ClusterRegistry, store: ObjectSt
   const startWave = resumed?.wave ?? plan.waves.length - 1;
   const keep = (o: RawObject, why: string) => {
     result.kept = (result.kept ?? 0) + 1;
-    if ((result.keptExamples ??= []).length < MAX_EXAMPLES) result.keptExamples.push(`${o.kind ?? ''} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name} (${why})`);
+    if ((result.keptExamples ??= []).length < MAX_EXAMPLES) result.keptExamples.push(`${describe(o)} (${why})`);
   };
   const removed = (kind: string) => {
     const entry = (result.removed ??= []).find((k) => k.kind === kind);

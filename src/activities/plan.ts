@@ -9,7 +9,7 @@ import type { PlanInput, PlanReport } from './contract.js';
 import type { RawObject, TypeEntry } from './backup-format.js';
 import { linkSelectors, mergeLeftOut } from './backup.js';
 import { makesPods } from '../domain/pod-templates.js';
-import { dryRunPods } from './admission.js';
+import { byWorkload, countDryRun, dryRunPods } from './admission.js';
 import type { Cluster, ClusterRegistry } from './clusters.js';
 import { collectSelection, scanSource, type ObjectSink } from './collect.js';
 import { discover } from './discovery.js';
@@ -106,14 +106,10 @@ function admissionOfExisting(target: Cluster) {
         return;
       }
       checked.add(ns);
-      const refusal = await dryRunPods(target, landing);
-      report.checked += 1;
-      if (refusal === undefined) return;
-      report.refused += 1;
-      if (report.refusals.length < EXAMPLES) report.refusals.push({ workload: describe(source), message: refusal.slice(0, 400) });
+      countDryRun(report, describe(source), await dryRunPods(target, landing));
     },
     report(): PlanReport['admission'] {
-      return { ...report, namespacesChecked: [...checked].sort(), refusals: [...report.refusals].sort((a, b) => a.workload.localeCompare(b.workload)) };
+      return { ...report, namespacesChecked: [...checked].sort(), refusals: [...report.refusals].sort(byWorkload) };
     },
   };
 }

@@ -15,10 +15,10 @@ import { listPages, resourcePath } from './kube-rest.js';
 import { forEachConcurrently } from './concurrency.js';
 import { diagnoseNotReady, type Suspect } from './readiness-diagnosis.js';
 import type { NotReadyCause } from '../domain/readiness-causes.js';
+import type { ObjectStore } from './object-store.js';
 
 /** How often a wait for readiness looks again at why workloads are not ready. */
 const DIAGNOSE_EVERY_MS = 5_000;
-import type { ObjectStore } from './object-store.js';
 
 type Status = Record<string, unknown> & { observedGeneration?: number; conditions?: { type?: string; status?: string; observedGeneration?: number }[] };
 type Workload = RawObject & { spec?: Record<string, unknown>; status?: Status; metadata?: RawObject['metadata'] & { generation?: number } };
@@ -162,28 +162,24 @@ export async function checkReadiness(
   }
   const serviceNamespaces = [...new Set(manifest.workloads.filter((w) => manifest.workloadServices[w.id]?.length).map((w) => mapNamespace(input.namespaceMapping, w.namespace)))];
   const [workloads, withEndpoints] = await Promise.all([readWorkloads(target, collections), servicesWithEndpoints(target, serviceNamespaces)]);
+  // The workloads not ready, with what the diagnosis needs of each.
+  const notReady: Suspect[] = [];
   for (const w of manifest.workloads) {
     const namespace = mapNamespace(input.namespaceMapping, w.namespace);
     const obj = workloads.get(collectionOf(w))?.get(w.name);
     const counts = replicaCounts(obj);
     const services = manifest.workloadServices[w.id] ?? [];
-    const reachable = obj !== undefined && workloadReady(obj) && services.every((id) => withEndpoints.has(`${namespace}/${id.split('/')[2]!}`));
+    const withoutEndpoints = services.map((id) => `${namespace}/${id.split('/')[2]!}`).filter((s) => !withEndpoints.has(s));
+    const reachable = obj !== undefined && workloadReady(obj) && withoutEndpoints.length === 0;
     ready.set(w.id, reachable);
     // Replicas behind a Service without endpoints serve nothing yet.
     replicas.set(w.id, { ready: reachable || services.length === 0 ? counts.ready : 0, total: counts.total });
+    if (!reachable) {
+      notReady.push({ workload: `${w.namespace}/${w.name}`, kind: types.get(w.type)?.kind ?? w.type, namespace, name: w.name, obj, servicesWithoutEndpoints: withoutEndpoints });
+    }
   }
-  const notReady = manifest.workloads.filter((w) => !ready.get(w.id)).sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
-  const causes = options.diagnose === false ? [] : await diagnoseNotReady(target, notReady.map((w): Suspect => {
-    const namespace = mapNamespace(input.namespaceMapping, w.namespace);
-    return {
-      workload: `${w.namespace}/${w.name}`,
-      kind: types.get(w.type)?.kind ?? w.type,
-      namespace,
-      name: w.name,
-      obj: workloads.get(collectionOf(w))?.get(w.name),
-      servicesWithoutEndpoints: (manifest.workloadServices[w.id] ?? []).map((id) => `${namespace}/${id.split('/')[2]!}`).filter((s) => !withEndpoints.has(s)),
-    };
-  }));
+  notReady.sort((a, b) => a.workload.localeCompare(b.workload));
+  const causes = options.diagnose === false ? [] : await diagnoseNotReady(target, notReady);
   const count = (ws: readonly WorkloadEntry[]): ReadinessCount => ({
     ready: ws.filter((w) => ready.get(w.id)).length,
     total: ws.length,
@@ -192,7 +188,7 @@ export async function checkReadiness(
   return {
     overall: count(manifest.workloads),
     routes: Object.fromEntries([...routeWorkloads].map(([name, ws]) => [name, count(ws)])),
-    notReady: notReady.map((w) => `${w.namespace}/${w.name}`).slice(0, 10),
+    notReady: notReady.map((w) => w.workload).slice(0, 10),
     ...(causes.length ? { causes } : {}),
   };
 }

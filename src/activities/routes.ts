@@ -152,12 +152,11 @@ export async function routerObjectProblems(objects: readonly BroughtRouterObject
 }
 
 /** After the restore, before the first step: every route's router answers (its object exists in the target). */
-export async function verifyRoutes(routers: WorkerConfig['routers'], clusters: ClusterRegistry, routes: readonly RouteSpec[]): Promise<RouteCheckReport> {
-  const report = await checkRoutes(routers, clusters, routes).catch((err: unknown) => {
+export function verifyRoutes(routers: WorkerConfig['routers'], clusters: ClusterRegistry, routes: readonly RouteSpec[]): Promise<RouteCheckReport> {
+  return checkRoutes(routers, clusters, routes).catch((err: unknown) => {
     if (err instanceof ApplicationFailure && err.type === 'RouterMisconfigured') {
       throw ApplicationFailure.nonRetryable(`after the restore, before the first traffic step: ${err.message}`, 'RouterMisconfigured');
     }
     throw err;
   });
-  return report;
 }

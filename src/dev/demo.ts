@@ -8,7 +8,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { KubeRest } from '../activities/kube-rest.js';
 import { liveView } from '../cli/live-view.js';
 import { styleFor } from '../cli/render.js';
-import { describeBackup, startMigration, watchMigration } from '../client.js';
+import { describeBackup, rootMessage, startMigration, watchMigration } from '../client.js';
 import { loadWorkerConfig, readEnvFile } from '../config/worker-config.js';
 import { formatDuration } from '../domain/duration.js';
 import type { MigrationRequestInput } from '../domain/request.js';
@@ -197,9 +197,7 @@ async function main() {
 
 /** Why the demo stopped: a failed migration's own cause (the activity's message), not "Workflow execution failed". */
 function reason(err: unknown): string {
-  let e = err;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  const root = e instanceof Error ? e.message : String(e);
+  const root = rootMessage(err);
   const top = err instanceof Error ? err.message : String(err);
   return root === top ? top : `${top}: ${root}`;
 }

@@ -36,6 +36,7 @@ import {
   rollbackSignal,
   rollbackUpdate,
   promoteUpdate,
+  FINAL_PROGRESS,
   type ApproveOptions,
   type PromoteOptions,
   type MigrationPhase,
@@ -43,7 +44,6 @@ import {
   type RollbackOptions,
 } from './messages.js';
 import { SEARCH_ATTRIBUTES } from './search-attributes.js';
-import { FINAL_PROGRESS } from './messages.js';
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 const nonRetryableErrorTypes = [
@@ -135,9 +135,8 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
     publish(progress);
   };
   const promote = (options?: PromoteOptions) => {
-    if (progress.phase !== 'traffic' || progress.rollbackRequested || progress.paused) return;
+    if (promoteProblem(progress, options)) return;
     if (options?.full) {
-      if (routesWithoutReady(progress).length) return;
       control.promoteFull = true;
     } else {
       // A pending approval is the wait promote skips; otherwise the step interval.
@@ -373,7 +372,7 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
 
   enter(progress, 'readiness');
   await waitForReadiness(request, backupId, progress);
-  if (request.task !== 'migrate' || request.routes.length === 0) return;
+  if (!movesTraffic(request)) return;
 
   enter(progress, 'traffic');
   await shiftTraffic(request, backupId, progress, control);
@@ -387,10 +386,9 @@ async function waitForReadiness(request: MigrationRequest, backupId: string, pro
   const timeoutMs = parseDuration(request.readiness.timeout)!;
   let waited = 0;
   // Traffic may start as soon as the first step can send some of it somewhere; the steps wait for the rest.
-  const movesTraffic = request.task === 'migrate' && request.routes.length > 0;
   const firstStep = request.traffic.steps[0]!.weight;
   if (patched(READINESS_WAITS_IN_ACTIVITY)) {
-    const goal: ReadinessGoal = { ...ratioRule(request), routes: request.routes.map((r) => r.name), weight: firstStep, until: movesTraffic ? 'first-traffic' : 'all' };
+    const goal: ReadinessGoal = { ...ratioRule(request), routes: request.routes.map((r) => r.name), weight: firstStep, until: movesTraffic(request) ? 'first-traffic' : 'all' };
     for (;;) {
       const { report, waitedMs } = await awaitReadiness(request, backupId, progress, goal, timeoutMs - waited, 'wait for workloads to be ready');
       waited += waitedMs;
@@ -401,7 +399,7 @@ async function waitForReadiness(request: MigrationRequest, backupId: string, pro
   for (;;) {
     const report = await refreshReadiness(request, backupId, progress);
     if (report.overall.ready >= report.overall.total) return;
-    if (movesTraffic && request.routes.some((r) => weightFor(request, firstStep, report, r.name) > 0)) return;
+    if (movesTraffic(request) && request.routes.some((r) => weightFor(request, firstStep, report, r.name) > 0)) return;
     if (waited >= timeoutMs) throw readinessTimeout(request, report);
     await pausableSleep(progress, pollMs, `readiness: ${report.overall.ready}/${report.overall.total} ready, next check in ${request.readiness.pollInterval}`);
     waited += pollMs;
@@ -796,7 +794,9 @@ function promoteProblem(p: MigrationProgress, o: PromoteOptions | undefined): st
 
 function rollbackProblem(p: MigrationProgress): string | undefined {
   if (p.rollbackRequested) return 'a rollback is already under way';
-  if (isFinal(p.phase)) return `the migration has already ${p.phase === 'completed' ? 'completed' : p.phase}; start a new one to move back`;
+  if (isFinal(p.phase)) {
+    return `the migration has already ${p.phase === 'completed' ? 'completed' : p.phase}; kubeferry cleanup ${p.migrationId} removes what it created, or start a new one to move back`;
+  }
   return undefined;
 }
 

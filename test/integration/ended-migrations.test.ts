@@ -6,8 +6,6 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { discover } from '../../src/activities/discovery.js';
 import type { KubeRest } from '../../src/activities/kube-rest.js';
 import { resourcePath } from '../../src/activities/kube-rest.js';
@@ -17,7 +15,7 @@ import { deleteNamespaces } from '../../src/dev/sample-app.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
 import { namespaceGone } from '../support/faults.js';
-import { kubeconfigFrom, repoRoot, stackEnv, startStackWorker, waitFor, type StackWorker } from '../support/stack.js';
+import { failureOf, kubeconfigFrom, repoRoot, stackEnv, startStackWorker, waitFor, type StackWorker } from '../support/stack.js';
 
 const env = stackEnv();
 const run = `em-${randomBytes(3).toString('hex')}`;
@@ -79,15 +77,6 @@ const identity = async (p: string) => {
   const o = await stack.target.get<Meta>(p);
   return { uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion };
 };
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  assert.ok(err instanceof WorkflowFailedError, `expected the migration to fail, got ${String(err)}`);
-  let cause: unknown = err.cause;
-  while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
-  assert.ok(cause instanceof ApplicationFailure);
-  return cause;
-}
 
 before(async () => {
   stack = await startStackWorker(run);

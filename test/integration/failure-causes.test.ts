@@ -6,14 +6,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import type { KubeRest } from '../../src/activities/kube-rest.js';
 import { MIGRATION_ID_LABEL } from '../../src/activities/labels.js';
 import { startMigration } from '../../src/client.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { deleteNamespaces } from '../../src/dev/sample-app.js';
-import { kubeconfigFrom, stackEnv, startStackWorker, type StackWorker } from '../support/stack.js';
+import { failureOf as failureOfRun, kubeconfigFrom, stackEnv, startStackWorker, type StackWorker } from '../support/stack.js';
 
 const run = `fc-${randomBytes(3).toString('hex')}`;
 const quotaNs = `${run}-q`;
@@ -43,13 +42,7 @@ const request = (ns: string, extra: Partial<MigrationRequestInput> = {}): Migrat
 
 /** The migration's own failure: its type and message (the activity's or the workflow's). */
 async function failureOf(id: string, input: MigrationRequestInput): Promise<ApplicationFailure> {
-  const handle = await startMigration(stack.client, stack.config.temporal.taskQueue, id, input);
-  const err = await handle.result().then(() => undefined, (e: unknown) => e);
-  assert.ok(err instanceof WorkflowFailedError, `migration ${id} should fail, but ended with ${String(err)}`);
-  let cause: unknown = err.cause;
-  while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
-  assert.ok(cause instanceof ApplicationFailure, `no ApplicationFailure in ${String(err)}`);
-  return cause;
+  return failureOfRun((await startMigration(stack.client, stack.config.temporal.taskQueue, id, input)).result());
 }
 
 const targetDeployments = async (ns: string) =>

@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Client, Connection } from '@temporalio/client';
+import assert from 'node:assert/strict';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { KubeRest } from '../../src/activities/kube-rest.js';
 import { loadWorkerConfig, readEnvFile, type WorkerConfig } from '../../src/config/worker-config.js';
@@ -83,4 +85,14 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** The application failure a migration failed with (beneath the activity's failure, if any); fails the test when it did not fail. */
+export async function failureOf(result: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await result.then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof WorkflowFailedError, `expected the migration to fail, got ${String(err)}`);
+  let cause: unknown = err.cause;
+  while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
+  assert.ok(cause instanceof ApplicationFailure, `no ApplicationFailure in ${String(err)}`);
+  return cause;
 }
