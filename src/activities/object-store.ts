@@ -16,8 +16,6 @@ export class ObjectStore {
   readonly client: S3Client;
 
   constructor(config: StorageConfig) {
-    // kubeferry runs on Node 20 on purpose (see README); the SDK's notice about future releases is noise here.
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const file = config.credentialsFile ? readEnvFile(config.credentialsFile) : undefined;
     this.client = new S3Client({
       region: config.region,
