@@ -1,7 +1,7 @@
 # The kubeferry worker, as docker-compose.yml runs it. tsx (a runtime dependency) runs the TypeScript
 # sources, as `npm run worker` does on the local stack; the workflow code is bundled here, at build
 # time, so the running worker does not carry webpack (a few hundred MB; see docs/performance.md).
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -3,6 +3,7 @@
 # integration tests against the real local stack, in one run of node's test runner.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/use-node.sh   # Node 24 for this script too, not only for setup.sh (a child)
 bash scripts/setup.sh
 echo "[test] lint: tsc + eslint (workflow determinism rules)"
 npx tsc --noEmit

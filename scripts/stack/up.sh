@@ -6,6 +6,7 @@
 # Writes .stack/stack.env (ports, paths; `source` it) and .stack/kubeferry.yaml (the worker's config).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$STACK_DIR/../use-node.sh"   # the edges below run `node --import tsx`
 
 bash "$STACK_DIR/install.sh" all
 mkdir -p "$STATE_DIR"/{logs,pids,temporal,s3/data,s3/meta,haproxy,kwok}

@@ -104,7 +104,7 @@ describe('docker-compose.yml and the local stack agree with the code', () => {
   it('build the worker from the Dockerfile, which runs src/worker.ts as a non-root user', () => {
     assert.deepEqual(compose.services.worker!.build, { context: '.', dockerfile: 'Dockerfile' });
     const dockerfile = read('Dockerfile');
-    assert.match(dockerfile, /^FROM node:20-bookworm-slim$/m);
+    assert.match(dockerfile, /^FROM node:24-bookworm-slim$/m);
     assert.match(dockerfile, /^RUN npm ci --omit=dev\b/m);
     assert.match(dockerfile, /^USER node$/m);
     const cmd = dockerfile.match(/^CMD (\[.*\])$/m);
