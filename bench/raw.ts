@@ -2,9 +2,9 @@
 // as the API server takes them, and one that lists them and puts them to S3 as fast as both allow. No
 // rate limit, no retries, nothing kubeferry does besides the requests themselves.
 import { gzipSync } from 'node:zlib';
-import { KubeApiError, listPages, type KubeRest } from '../src/activities/kube-rest.js';
-import type { ObjectStore } from '../src/activities/object-store.js';
-import { forEachConcurrently } from '../src/activities/concurrency.js';
+import { KubeApiError, listPages, type KubeRest } from '../src/kube/rest.js';
+import type { ObjectStore } from '../src/store/object-store.js';
+import { forEachConcurrently } from '../src/concurrency.js';
 import type { BenchObject } from './mix.js';
 
 export interface Rate {

@@ -6,14 +6,17 @@
 import { CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { makesPods, podFor } from '../domain/pod-templates.js';
-import { readManifest } from './backup.js';
-import type { RawObject } from './backup-format.js';
-import { apiMessage, apiStatus, apiUnavailable, type Cluster, type ClusterRegistry } from './clusters.js';
+import type { RawObject } from '../store/backup-format.js';
+import type { Cluster, ClusterRegistry } from '../kube/clusters.js';
 import type { AdmissionInput, AdmissionRefusal, AdmissionReport } from './contract.js';
-import type { ArchiveKey } from './archive-crypto.js';
-import type { ObjectStore } from './object-store.js';
-import { forEachConcurrently } from './concurrency.js';
-import { CHUNK, describe, loadArchive, sanitizeRaw, withApiRetry } from './restore.js';
+import type { ArchiveKey } from '../store/archive-crypto.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { forEachConcurrently } from '../concurrency.js';
+import { CHUNK } from './restore.js';
+import { describe } from '../objects/describe.js';
+import { sanitize } from '../objects/sanitize/index.js';
+import { apiMessage, apiStatus, apiUnavailable, withApiRetry } from '../kube/errors.js';
+import { loadArchive, readManifest } from '../store/backup-store.js';
 
 const MAX_REFUSALS = 20;
 /** A webhook's message can be long; the history keeps the start of it. */
@@ -74,7 +77,7 @@ export async function checkAdmission(
   input: AdmissionInput,
 ): Promise<AdmissionReport> {
   const ctx = Context.current();
-  const manifest = await readManifest(store, input);
+  const manifest = await readManifest(store, input.storage, input.backupId);
   const target = clusters.get(input.target);
   const podTypes = new Set(manifest.types.filter((t) => makesPods({ kind: t.kind, apiVersion: t.group ? `${t.group}/${t.version}` : t.version })).map((t) => t.name));
   const archives = manifest.archives.filter((a) => podTypes.has(a.type));
@@ -87,7 +90,7 @@ export async function checkAdmission(
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('admission preflight cancelled');
       const chunk = objects.slice(cursor.offset, cursor.offset + CHUNK);
       await forEachConcurrently(chunk, async (obj) => {
-        const landing = sanitizeRaw(obj, { migrationId: '', namespaceMapping: input.namespaceMapping });
+        const landing = sanitize(obj, { migrationId: '', namespaceMapping: input.namespaceMapping });
         // Named as in the source, where the operator knows it; the message says where it would land.
         countDryRun(report, describe(obj), await dryRunPods(target, landing));
       }, target.concurrency);

@@ -3,28 +3,16 @@
 // parts and the finished types are heartbeated, so a backup whose worker dies resumes at the next type.
 // The manifest goes last: its presence is what makes a backup complete.
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
-import { planObjectWaves, waveSummaries, type PlanNode } from '../domain/dependency-graph.js';
-import type { BackupInput, BackupListing, BackupSummary, DescribeBackupInput, ListBackupsInput } from './contract.js';
-import {
-  FORMAT_VERSION,
-  ENCRYPTED_TYPES,
-  archiveKey,
-  backupRoot,
-  backupsRoot,
-  encodeArchive,
-  indexKey,
-  manifestKey,
-  planKey,
-  type ArchiveEntry,
-  type BackupManifest,
-  type LeftOutGroup,
-  type RawObject,
-  type TypeEntry,
-} from './backup-format.js';
-import { encrypt, type ArchiveKey } from './archive-crypto.js';
-import type { ClusterRegistry } from './clusters.js';
-import { collectSelection, scanSource, type ObjectSink, type TypeResult } from './collect.js';
-import type { ObjectStore } from './object-store.js';
+import { planObjectWaves, waveSummaries } from '../domain/dependency-graph.js';
+import type { BackupInput, BackupListing, BackupSummary, ListBackupsInput } from './contract.js';
+import { type ArchiveEntry, archiveKey, type BackupManifest, backupRoot, backupsRoot, encodeArchive, ENCRYPTED_TYPES, FORMAT_VERSION, indexKey, manifestKey, planKey, type RawObject, type TypeEntry } from '../store/backup-format.js';
+import { encrypt, type ArchiveKey } from '../store/archive-crypto.js';
+import type { ClusterRegistry } from '../kube/clusters.js';
+import { collectSelection, scanSource, type ObjectSink } from './collect.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { readIndex, readManifest } from '../store/backup-store.js';
+import { linkSelectors, servicesOfWorkloads } from '../objects/selectors.js';
+import { mergeLeftOut } from '../objects/leave-out.js';
 
 /** A part is closed at this many objects or bytes (uncompressed), whichever comes first. */
 const PART_OBJECTS = 2000;
@@ -120,7 +108,7 @@ export async function backupResources(
   const cursor: BackupCursor = { typesDone: [] };
   const resumed = new Set((Context.current().info.heartbeatDetails as BackupCursor | undefined)?.typesDone ?? []);
   const kept = await collectSelection(source, scan, input, () => new ArchiveSink(store, bucket, prefix, input.backupId, encryptionKey), {
-    resume: async (type) => (resumed.has(type.name) ? readIndex(store, bucket, prefix, input.backupId, type.name) : undefined),
+    resume: async (type) => (resumed.has(type.name) ? readIndex(store, input.storage, input.backupId, type.name) : undefined),
     finished: async (result, wasResumed) => {
       const worthKeeping = result.type.count > 0 || result.leftOut.length > 0;
       if (!wasResumed && worthKeeping) await store.put(bucket, indexKey(prefix, input.backupId, result.type.name), Buffer.from(JSON.stringify(result)), 'application/json');
@@ -190,109 +178,6 @@ async function removeUnfinished(store: ObjectStore, bucket: string, prefix: stri
   for (const key of await store.list(bucket, `${backupRoot(prefix, backupId)}/`)) await store.delete(bucket, key);
 }
 
-async function readIndex(store: ObjectStore, bucket: string, prefix: string, backupId: string, type: string) {
-  const data = await store.get(bucket, indexKey(prefix, backupId, type));
-  return data ? (JSON.parse(data.toString('utf8')) as TypeResult<ArchiveEntry[]>) : undefined;
-}
-
-const matches = (selector: Record<string, string>, labels: Record<string, string> | undefined) =>
-  Object.entries(selector).every(([k, v]) => labels?.[k] === v);
-
-/** PodDisruptionBudgets wait for the workloads they select (the plan then restores them after). */
-export function linkSelectors(results: readonly Pick<TypeResult<unknown>, 'nodes' | 'podLabels' | 'selectors'>[]): PlanNode[] {
-  const podLabels = byNamespace(results.flatMap((r) => r.podLabels), ([id]) => id.split('/')[1]!);
-  const extra = new Map<string, string[]>();
-  for (const s of results.flatMap((r) => r.selectors)) {
-    if (s.kind !== 'PodDisruptionBudget') continue;
-    extra.set(s.id, (podLabels.get(s.namespace) ?? []).filter(([, labels]) => matches(s.selector, labels)).map(([id]) => id));
-  }
-  return results.flatMap((r) => r.nodes).map((n) => (extra.has(n.id) ? { ...n, refs: [...n.refs, ...extra.get(n.id)!] } : n));
-}
-
-/** For each workload, the Services of its namespace whose selector matches its pod labels. */
-export function servicesOfWorkloads(results: readonly Pick<TypeResult<unknown>, 'podLabels' | 'selectors'>[]): Record<string, string[]> {
-  const services = byNamespace(results.flatMap((r) => r.selectors).filter((s) => s.kind === 'Service'), (s) => s.namespace);
-  return Object.fromEntries(results.flatMap((r) => r.podLabels).map(([id, labels]) => [
-    id,
-    (services.get(id.split('/')[1]!) ?? []).filter((s) => matches(s.selector, labels)).map((s) => s.id),
-  ]));
-}
-
-/** Selectors only match within a namespace: grouping by it keeps matching linear in the usual case. */
-function byNamespace<T>(items: readonly T[], namespaceOf: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const ns = namespaceOf(item);
-    const group = groups.get(ns);
-    if (group) group.push(item);
-    else groups.set(ns, [item]);
-  }
-  return groups;
-}
-
-export function mergeLeftOut(groups: readonly LeftOutGroup[]): LeftOutGroup[] {
-  const byReason = new Map<string, LeftOutGroup>();
-  for (const g of groups) {
-    const m = byReason.get(g.reason) ?? { reason: g.reason, count: 0, examples: [] };
-    m.count += g.count;
-    m.examples = [...m.examples, ...g.examples].slice(0, 5);
-    byReason.set(g.reason, m);
-  }
-  return [...byReason.values()].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
-}
-
-/** Manifests never change once written (a backup id is never reused), so each is read once per worker. */
-const manifestCache = new Map<string, BackupManifest>();
-
-export async function readManifest(store: ObjectStore, input: DescribeBackupInput): Promise<BackupManifest> {
-  const { bucket, prefix } = input.storage;
-  const key = manifestKey(prefix, input.backupId);
-  const cached = manifestCache.get(`${bucket}/${key}`);
-  if (cached) return cached;
-  const data = await store.get(bucket, key);
-  if (!data) {
-    throw ApplicationFailure.nonRetryable(`backup "${input.backupId}" not found: s3://${bucket}/${key} does not exist`, 'BackupNotFound');
-  }
-  let manifest: BackupManifest;
-  try {
-    manifest = JSON.parse(data.toString('utf8')) as BackupManifest;
-  } catch {
-    throw ApplicationFailure.nonRetryable(`the manifest of backup "${input.backupId}" (s3://${bucket}/${key}) is not valid JSON`, 'CorruptBackup');
-  }
-  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
-    throw ApplicationFailure.nonRetryable(`the manifest of backup "${input.backupId}" (s3://${bucket}/${key}) is not a JSON object`, 'CorruptBackup');
-  }
-  if (manifest.formatVersion !== FORMAT_VERSION) {
-    throw ApplicationFailure.nonRetryable(
-      `backup "${input.backupId}" has format version ${manifest.formatVersion}; this worker reads version ${FORMAT_VERSION}. ` +
-        `Restore it with a kubeferry release that reads that version.`,
-      'UnsupportedBackupVersion',
-    );
-  }
-  const lacking = manifestProblems(manifest);
-  if (lacking.length) {
-    throw ApplicationFailure.nonRetryable(
-      `the manifest of backup "${input.backupId}" (s3://${bucket}/${key}) is damaged: ${lacking.join(', ')}`,
-      'CorruptBackup',
-    );
-  }
-  if (manifestCache.size > 100) manifestCache.clear();
-  manifestCache.set(`${bucket}/${key}`, manifest);
-  return manifest;
-}
-
-/** The fields a restore reads, missing or of the wrong shape (a manifest edited by hand, or cut short). */
-export function manifestProblems(m: BackupManifest): string[] {
-  const record = m as unknown as Record<string, unknown>;
-  const lists = ['namespaces', 'types', 'kinds', 'archives', 'workloads', 'leftOut'].filter((f) => !Array.isArray(record[f]));
-  const plan = m.plan as Partial<BackupManifest['plan']> | undefined;
-  return [
-    ...lists.map((f) => `${f} is not a list`),
-    ...(typeof plan?.key === 'string' && typeof plan.sha256 === 'string' && Array.isArray(plan.waves) ? [] : ['plan lacks its key, sha256 or waves']),
-    ...(m.workloadServices && typeof m.workloadServices === 'object' ? [] : ['workloadServices is missing']),
-  ];
-}
-
 export function summarize(manifest: BackupManifest): BackupSummary {
   return {
     backupId: manifest.backupId,
@@ -322,7 +207,7 @@ export async function listBackups(store: ObjectStore, input: ListBackupsInput): 
       continue;
     }
     try {
-      const m = await readManifest(store, { storage: input.storage, backupId });
+      const m = await readManifest(store, input.storage, backupId);
       listings.push({
         backupId, status: 'complete', sourceCluster: m.sourceCluster, completedAt: m.completedAt,
         objects: m.types.reduce((s, t) => s + t.count, 0), migrationId: m.migrationId,

@@ -6,21 +6,22 @@
 import { CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import { mapNamespace } from '../domain/namespace-mapping.js';
 import { objectId } from '../domain/references.js';
-import { readManifest } from './backup.js';
-import type { RawObject } from './backup-format.js';
-import { apiMessage, apiStatus, type ClusterRegistry } from './clusters.js';
+import type { RawObject } from '../store/backup-format.js';
+import type { ClusterRegistry } from '../kube/clusters.js';
 import type { CleanupInput, CleanupResult } from './contract.js';
-import { listPages, resourcePath } from './kube-rest.js';
-import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION, PRE_EXISTING_ANNOTATION } from './labels.js';
-import type { ObjectStore } from './object-store.js';
-import { describe, readPlan, withApiRetry } from './restore.js';
+import { listPages, resourcePath } from '../kube/rest.js';
+import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION, PRE_EXISTING_ANNOTATION } from '../objects/labels.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { describe } from '../objects/describe.js';
+import { apiMessage, apiStatus, withApiRetry } from '../kube/errors.js';
+import { readManifest, readPlan } from '../store/backup-store.js';
 
 export async function cleanupRestored(clusters: ClusterRegistry, store: ObjectStore, input: CleanupInput): Promise<CleanupResult> {
   const resumed = Context.current().info.heartbeatDetails as CleanupCursor | undefined;
   const result: CleanupResult = resumed?.result ?? { deleted: 0, failed: 0, errors: [], removed: [], kept: 0, keptExamples: [] };
   let manifest;
   try {
-    manifest = await readManifest(store, input);
+    manifest = await readManifest(store, input.storage, input.backupId);
   } catch (err) {
     // No finished backup: the restore never started, so there is nothing of this migration to delete.
     if ((err as { type?: string }).type === 'BackupNotFound') return result;

@@ -7,12 +7,16 @@ import type { PlanNode } from '../domain/dependency-graph.js';
 import { isClusterScopedId, kindKeyOf, objectId, referencesOf, type ObjectLike } from '../domain/references.js';
 import { selectNamespaces } from '../domain/request.js';
 import { resourceTypeName, selectResourceTypes, type ApiResourceInfo, type LeftOutType } from '../domain/resource-filter.js';
-import type { BackupFilters, LeftOutGroup, RawObject, TypeEntry, WorkloadEntry } from './backup-format.js';
-import type { Cluster } from './clusters.js';
-import { discover } from './discovery.js';
-import { KubeApiError, listManyAhead, listPages, resourcePath } from './kube-rest.js';
-import { collectionStage, leaveOutReason } from './leave-out.js';
-import { forEachConcurrently } from './concurrency.js';
+import type { LeftOutGroup, SelectionFilters, RawObject, TypeEntry } from '../store/backup-format.js';
+import type { Cluster } from '../kube/clusters.js';
+import { discover } from '../kube/discovery.js';
+import { KubeApiError, listManyAhead, listPages, resourcePath } from '../kube/rest.js';
+import { collectionStage, leaveOutReason } from '../objects/leave-out.js';
+import { podTemplateLabels, selectorOf } from '../objects/selectors.js';
+import { isWorkload } from '../objects/workloads.js';
+import { describeRef } from '../objects/describe.js';
+import { forEachConcurrently } from '../concurrency.js';
+import type { TypeResult } from '../store/backup-format.js';
 
 /** Types listed at the same time by one backup (each with its namespaces' lists ahead, see listManyAhead). */
 const TYPES_AT_ONCE = 4;
@@ -24,21 +28,6 @@ export interface ObjectSink<T> {
   add(type: TypeEntry, obj: RawObject): Promise<void>;
   /** Called once per type after its last object; what it returns is kept in the TypeResult. */
   finish(type: TypeEntry): Promise<T>;
-}
-
-/** What collecting one type learned: small, so that it can be stored and a killed backup can resume. */
-export interface TypeResult<T> {
-  type: TypeEntry;
-  sink: T;
-  nodes: PlanNode[];
-  workloads: WorkloadEntry[];
-  /** Pod template labels of workloads, by workload id. */
-  podLabels: [string, Record<string, string>][];
-  /** Label selectors of Services and PodDisruptionBudgets, to link them to the workloads they select. */
-  selectors: { id: string; kind: string; namespace: string; selector: Record<string, string> }[];
-  /** Uids of objects copied, or left out because a copied controller owns them. */
-  covered: string[];
-  leftOut: LeftOutGroup[];
 }
 
 /** The resolved selection: which types, in which order, from which namespaces. */
@@ -65,12 +54,8 @@ export interface SourceScan {
 const WIDE_LIST_SHARE = 0.5;
 const WIDE_LIST_MIN_NAMESPACES = 4;
 
-export interface SelectionInput {
+export interface SelectionInput extends SelectionFilters {
   source: string;
-  namespaces: { include: string[]; exclude: string[] };
-  resources: { include: string[]; exclude: string[] };
-  clusterResources: BackupFilters['clusterResources'];
-  labelSelector?: string;
 }
 
 /** Owners before what they own, so that "owned by a copied controller" is known when the child is seen. */
@@ -156,7 +141,7 @@ export class TypeCollector<T> {
     if (reason) {
       const group = this.leftOut.get(reason) ?? { reason, count: 0, examples: [] };
       group.count += 1;
-      if (group.examples.length < MAX_EXAMPLES) group.examples.push(`${this.type.kind} ${m.namespace ? `${m.namespace}/` : ''}${m.name}`);
+      if (group.examples.length < MAX_EXAMPLES) group.examples.push(describeRef(this.type.kind, m.namespace, m.name ?? ''));
       this.leftOut.set(reason, group);
       if (reason.startsWith('owned by') && m.uid) this.remember(m.uid);
       return false;
@@ -240,33 +225,6 @@ function listFailure(err: unknown, source: Cluster, type: TypeEntry, namespace: 
     return ApplicationFailure.nonRetryable(`labelSelector "${labelSelector}" is not valid: ${err.message}`, 'InvalidRequest');
   }
   return err;
-}
-
-const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
-
-/** Built-in workloads, and custom resources that report a Ready condition (their readiness counts too). */
-export function isWorkload(o: RawObject, type: Pick<TypeEntry, 'group' | 'crd'>): boolean {
-  if (WORKLOAD_KINDS.has(o.kind ?? '') && ['apps', 'batch'].includes(type.group)) return true;
-  const conditions = (o.status as { conditions?: { type?: string }[] } | undefined)?.conditions;
-  return type.crd !== undefined && Array.isArray(conditions) && conditions.some((c) => c?.type === 'Ready');
-}
-
-function podTemplateLabels(o: RawObject): Record<string, string> {
-  const spec = o.spec as { template?: { metadata?: { labels?: Record<string, string> } } } | undefined;
-  return spec?.template?.metadata?.labels ?? {};
-}
-
-function selectorOf(o: RawObject): Record<string, string> | undefined {
-  const spec = o.spec as { selector?: Record<string, unknown> } | undefined;
-  if (o.kind === 'Service') {
-    const s = spec?.selector as Record<string, string> | undefined;
-    return s && Object.keys(s).length ? s : undefined;
-  }
-  if (o.kind === 'PodDisruptionBudget') {
-    const s = (spec?.selector as { matchLabels?: Record<string, string> } | undefined)?.matchLabels;
-    return s && Object.keys(s).length ? s : undefined;
-  }
-  return undefined;
 }
 
 /**

@@ -5,10 +5,10 @@
 // "Differs" is decided by the target API server itself, with a server-side-apply dry run, so fields it
 // defaults or allocates do not count as differences.
 import { isDeepStrictEqual } from 'node:util';
-import type { RawObject, TypeEntry } from './backup-format.js';
-import type { Cluster } from './clusters.js';
-import { resourcePath } from './kube-rest.js';
-import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION } from './labels.js';
+import type { RawObject, TypeEntry } from '../store/backup-format.js';
+import type { Cluster } from '../kube/clusters.js';
+import { resourcePath } from '../kube/rest.js';
+import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION } from '../objects/labels.js';
 
 export const FIELD_MANAGER = 'kubeferry';
 

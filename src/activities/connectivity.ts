@@ -1,16 +1,16 @@
 // Connectivity: both API servers answer and allow what the job needs; the bucket takes a write, a read
 // and a delete. Failing here costs nothing; failing half-way through a restore costs a rollback.
-import { AuthorizationV1Api, VersionApi } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ConnectivityInput, ConnectivityReport } from './contract.js';
-import { apiMessage, type Cluster, type ClusterRegistry } from './clusters.js';
+import type { Cluster, ClusterRegistry } from '../kube/clusters.js';
 import type { WorkerConfig } from '../config/worker-config.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore } from '../store/object-store.js';
 import { checkRoutes } from './routes.js';
+import { apiMessage } from '../kube/errors.js';
 
 async function reach(cluster: Cluster, role: string): Promise<string> {
   try {
-    return (await cluster.kc.makeApiClient(VersionApi).getCode()).gitVersion;
+    return (await cluster.rest.get<{ gitVersion: string }>('/version')).gitVersion;
   } catch (err) {
     // Retryable: an API server that is restarting answers again soon.
     throw new Error(`the ${role} cluster "${cluster.name}" (${cluster.server}) does not answer: ${apiMessage(err)}`);
@@ -19,11 +19,11 @@ async function reach(cluster: Cluster, role: string): Promise<string> {
 
 /** Asks the API server whether this identity may do each verb on each resource (cluster-wide). */
 async function assertAllowed(cluster: Cluster, role: string, checks: [verb: string, group: string, resource: string][]) {
-  const authz = cluster.kc.makeApiClient(AuthorizationV1Api);
   // All at once: each review is a round trip, and a migration waits for all of them before it starts.
-  const reviews = await Promise.all(checks.map(([verb, group, resource]) => authz.createSelfSubjectAccessReview({
-    body: { spec: { resourceAttributes: { verb, group, resource } } },
-  })));
+  const reviews = await Promise.all(checks.map(([verb, group, resource]) => cluster.rest.request<{ status?: { allowed?: boolean } }>(
+    'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+    { body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb, group, resource } } } },
+  )));
   const denied = checks.filter((_, i) => !reviews[i]!.status?.allowed).map(([verb, group, resource]) => `${verb} ${group ? `${resource}.${group}` : resource}`);
   if (denied.length) {
     throw ApplicationFailure.nonRetryable(

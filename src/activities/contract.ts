@@ -7,6 +7,7 @@ import type { ReadinessCount } from '../domain/progress.js';
 import type { PlanGraph } from '../domain/plan-graph.js';
 import type { NotReadyCause } from '../domain/readiness-causes.js';
 import type { RouteSpec } from '../domain/request.js';
+import type { SelectionFilters } from '../store/backup-format.js';
 
 export interface StorageRef {
   bucket: string;
@@ -50,14 +51,7 @@ export interface RouteCheckReport {
   deferred: string[];
 }
 
-/** What to take from the source: the request's filters, resolved on the worker against what it serves. */
-export interface SelectionFilters {
-  namespaces: { include: string[]; exclude: string[] };
-  /** Resource types as kubectl writes them ("deployments.apps", "widgets.example.com", "*"). */
-  resources: { include: string[]; exclude: string[] };
-  clusterResources: 'auto' | 'include' | 'exclude';
-  labelSelector?: string;
-}
+export type { SelectionFilters };
 
 export interface BackupInput extends SelectionFilters {
   migrationId: string;

@@ -2,18 +2,19 @@
 // can build them against any stack.
 import type { WorkerConfig } from '../config/worker-config.js';
 import { checkAdmission } from './admission.js';
-import { loadArchiveKey, type ArchiveKey } from './archive-crypto.js';
-import { backupResources, listBackups, readManifest, summarize } from './backup.js';
-import { ClusterRegistry } from './clusters.js';
+import { loadArchiveKey, type ArchiveKey } from '../store/archive-crypto.js';
+import { backupResources, listBackups, summarize } from './backup.js';
+import { ClusterRegistry } from '../kube/clusters.js';
 import { cleanupRestored } from './cleanup.js';
 import { checkConnectivity } from './connectivity.js';
 import type { MigrationActivities } from './contract.js';
-import { ObjectStore } from './object-store.js';
+import { ObjectStore } from '../store/object-store.js';
 import { planMigration } from './plan.js';
 import { awaitReadiness, checkReadiness } from './readiness.js';
 import { preflightRestore, restoreWave } from './restore.js';
 import { verifyRoutes } from './routes.js';
 import { setRouteWeight } from './traffic.js';
+import { readManifest } from '../store/backup-store.js';
 
 export interface ActivityDeps {
   clusters: ClusterRegistry;
@@ -36,7 +37,7 @@ export function createActivities({ clusters, store, routers, encryptionKey }: Ac
   return {
     checkConnectivity: (input) => checkConnectivity(clusters, store, input, routers),
     backupResources: (input) => backupResources(clusters, store, encryptionKey, input),
-    describeBackup: async (input) => summarize(await readManifest(store, input)),
+    describeBackup: async (input) => summarize(await readManifest(store, input.storage, input.backupId)),
     listBackups: (input) => listBackups(store, input),
     planMigration: (input) => planMigration(clusters, input),
     restoreWave: (input) => restoreWave(clusters, store, encryptionKey, input),

@@ -6,14 +6,18 @@ import { heartbeat } from '@temporalio/activity';
 import { planObjectWaves, waveSummaries } from '../domain/dependency-graph.js';
 import { buildPlanGraph } from '../domain/plan-graph.js';
 import type { PlanInput, PlanReport } from './contract.js';
-import type { RawObject, TypeEntry } from './backup-format.js';
-import { linkSelectors, mergeLeftOut } from './backup.js';
+import type { RawObject, TypeEntry } from '../store/backup-format.js';
+import { linkSelectors } from '../objects/selectors.js';
+import { mergeLeftOut } from '../objects/leave-out.js';
 import { makesPods } from '../domain/pod-templates.js';
 import { byWorkload, countDryRun, dryRunPods } from './admission.js';
-import type { Cluster, ClusterRegistry } from './clusters.js';
+import type { Cluster, ClusterRegistry } from '../kube/clusters.js';
 import { collectSelection, scanSource, type ObjectSink } from './collect.js';
-import { discover } from './discovery.js';
-import { describe, existsIn, notServed, sanitizeRaw } from './restore.js';
+import { discover } from '../kube/discovery.js';
+import { existsIn } from './restore.js';
+import { describe } from '../objects/describe.js';
+import { notServed } from '../objects/served-types.js';
+import { sanitize } from '../objects/sanitize/index.js';
 
 const LOOKUPS_IN_FLIGHT = 16;
 const EXAMPLES = 20;
@@ -30,7 +34,7 @@ class ConflictSink implements ObjectSink<void> {
   ) {}
 
   async add(type: TypeEntry, obj: RawObject): Promise<void> {
-    const landing = sanitizeRaw(obj, { migrationId: '', namespaceMapping: this.input.namespaceMapping });
+    const landing = sanitize(obj, { migrationId: '', namespaceMapping: this.input.namespaceMapping });
     const p: Promise<void> = Promise.all([
       this.lookup(type, landing).then((exists) => {
         if (!exists) return;

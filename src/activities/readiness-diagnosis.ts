@@ -4,14 +4,14 @@
 // failing probes. domain/readiness-causes.ts turns them into one cause each. A diagnosis never fails a
 // readiness check: what cannot be read (a 403 on events, say) is left out.
 import { explainNotReady, type EventSignal, type NotReadyCause, type PodSignal, type WorkloadSignals } from '../domain/readiness-causes.js';
-import type { RawObject } from './backup-format.js';
-import type { Cluster } from './clusters.js';
-import { forEachConcurrently } from './concurrency.js';
+import type { RawObject } from '../store/backup-format.js';
+import type { Cluster } from '../kube/clusters.js';
+import { forEachConcurrently } from '../concurrency.js';
+import { selectorString, type LabelSelector } from '../objects/selectors.js';
 
 type Condition = { type?: string; status?: string; reason?: string; message?: string };
-type Selector = { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
 export type DiagnosedWorkload = RawObject & {
-  spec?: { replicas?: number; parallelism?: number; selector?: Selector };
+  spec?: { replicas?: number; parallelism?: number; selector?: LabelSelector };
   status?: Record<string, unknown> & { conditions?: Condition[] };
 };
 
@@ -29,20 +29,6 @@ export interface Suspect {
 /** Workloads diagnosed per check: each costs a few requests. */
 export const MAX_DIAGNOSED = 10;
 const PODS_LOOKED_AT = 3;
-
-/** A label selector as the API takes it (`a=b,c in (d,e),!f`). */
-export function selectorString(s: Selector | undefined): string | undefined {
-  if (!s) return undefined;
-  const parts = Object.entries(s.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of s.matchExpressions ?? []) {
-    const values = `(${(e.values ?? []).join(',')})`;
-    if (e.operator === 'In') parts.push(`${e.key} in ${values}`);
-    else if (e.operator === 'NotIn') parts.push(`${e.key} notin ${values}`);
-    else if (e.operator === 'Exists') parts.push(e.key);
-    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
-  }
-  return parts.length ? parts.join(',') : undefined;
-}
 
 const uidOf = (o: RawObject) => o.metadata?.uid ?? '';
 const ownedBy = (o: RawObject, uid: string) => (o.metadata?.ownerReferences ?? []).some((r) => r.uid === uid);

@@ -8,69 +8,20 @@ import { goalReached } from '../domain/readiness-goal.js';
 import { mapNamespace } from '../domain/namespace-mapping.js';
 import type { ReadinessCount } from '../domain/progress.js';
 import type { AwaitReadinessInput, ReadinessInput, ReadinessReport } from './contract.js';
-import { readManifest } from './backup.js';
-import type { BackupManifest, RawObject, WorkloadEntry } from './backup-format.js';
-import { apiStatus, type Cluster, type ClusterRegistry } from './clusters.js';
-import { listPages, resourcePath } from './kube-rest.js';
-import { forEachConcurrently } from './concurrency.js';
+import type { BackupManifest, RawObject, WorkloadEntry } from '../store/backup-format.js';
+import type { Cluster, ClusterRegistry } from '../kube/clusters.js';
+import { listPages, resourcePath } from '../kube/rest.js';
+import { forEachConcurrently } from '../concurrency.js';
+import { replicaCounts, workloadReady, type Workload } from '../objects/workload-readiness.js';
+import { resolveRouteWorkloads } from '../objects/workloads.js';
 import { diagnoseNotReady, type Suspect } from './readiness-diagnosis.js';
 import type { NotReadyCause } from '../domain/readiness-causes.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { apiStatus } from '../kube/errors.js';
+import { readManifest } from '../store/backup-store.js';
 
 /** How often a wait for readiness looks again at why workloads are not ready. */
 const DIAGNOSE_EVERY_MS = 5_000;
-
-type Status = Record<string, unknown> & { observedGeneration?: number; conditions?: { type?: string; status?: string; observedGeneration?: number }[] };
-type Workload = RawObject & { spec?: Record<string, unknown>; status?: Status; metadata?: RawObject['metadata'] & { generation?: number } };
-
-const num = (v: unknown) => (typeof v === 'number' ? v : 0);
-const condition = (w: Workload, type: string) => w.status?.conditions?.find((c) => c.type === type);
-/** The controller has seen the latest spec. */
-const observed = (w: Workload) => num(w.status?.observedGeneration) >= (w.metadata?.generation ?? 1);
-
-/** Whether a workload is ready, by its kind's own status; one rule per kind. */
-export function workloadReady(w: Workload): boolean {
-  const s = w.status ?? {};
-  const want = typeof w.spec?.replicas === 'number' ? w.spec.replicas : 1;
-  switch (w.kind) {
-    case 'Deployment':
-      return observed(w) && num(s.updatedReplicas) >= want && num(s.availableReplicas) >= want;
-    case 'StatefulSet':
-      return observed(w) && num(s.readyReplicas) >= want && num(s.updatedReplicas ?? s.currentReplicas) >= want && num(s.availableReplicas ?? s.readyReplicas) >= want;
-    case 'DaemonSet': {
-      const desired = num(s.desiredNumberScheduled);
-      return observed(w) && desired > 0 && num(s.numberReady) >= desired && num(s.updatedNumberScheduled) >= desired && num(s.numberAvailable) >= desired;
-    }
-    case 'Job':
-      // A finished Job is done; a running one is ready once one of its pods is.
-      if (condition(w, 'Failed')?.status === 'True') return false;
-      return condition(w, 'Complete')?.status === 'True' || num(s.ready) >= 1;
-    default: {
-      // Custom resources: a Ready condition that is True and (where reported) about the latest spec.
-      const ready = condition(w, 'Ready');
-      if (ready?.status !== 'True') return false;
-      const generation = ready.observedGeneration ?? w.status?.observedGeneration;
-      return generation === undefined || generation >= (w.metadata?.generation ?? 1);
-    }
-  }
-}
-
-/** Wanted and ready replicas of a workload, for a grayscale ratio weighted by replicas. */
-export function replicaCounts(w: Workload | undefined): { ready: number; total: number } {
-  // Not restored yet: its replica count is not known here, so it counts as one replica, not ready.
-  if (!w) return { ready: 0, total: 1 };
-  const s = w.status ?? {};
-  switch (w.kind) {
-    case 'Deployment':
-      return { ready: num(s.availableReplicas), total: typeof w.spec?.replicas === 'number' ? w.spec.replicas : 1 };
-    case 'StatefulSet':
-      return { ready: num(s.readyReplicas), total: typeof w.spec?.replicas === 'number' ? w.spec.replicas : 1 };
-    case 'DaemonSet':
-      return { ready: num(s.numberReady), total: num(s.desiredNumberScheduled) };
-    default:
-      return { ready: workloadReady(w) ? 1 : 0, total: 1 };
-  }
-}
 
 /**
  * The target's objects of each (type, namespace) the workloads live in, by name: one paged list per
@@ -107,34 +58,9 @@ async function servicesWithEndpoints(target: Cluster, namespaces: readonly strin
   return ready;
 }
 
-/**
- * The workload of the backup a route names: "namespace/name", or "kind/namespace/name" when a namespace
- * has two workloads of that name. Undefined when none or several match.
- */
-export function findWorkload(workloads: readonly WorkloadEntry[], ref: string): WorkloadEntry | undefined {
-  const parts = ref.split('/');
-  const [kind, namespace, name] = parts.length === 3 ? parts : [undefined, ...parts];
-  const found = workloads.filter((w) => w.namespace === namespace && w.name === name && (!kind || kindMatches(w, kind)));
-  return found.length === 1 ? found[0] : undefined;
-}
-
-const kindMatches = (w: WorkloadEntry, kind: string) => {
-  const k = kind.toLowerCase();
-  const idKind = w.id.slice(0, w.id.indexOf('/')).toLowerCase();
-  return idKind === k || idKind.split('.')[0] === k || w.type === k || w.type.split('.')[0] === k || w.type.split('.')[0] === `${k}s`;
-};
-
 /** Each route's workloads in the backup; a non-retryable failure naming those the backup does not hold. */
 export function routeWorkloadsOf(manifest: BackupManifest, routes: ReadinessInput['routes']): Map<string, WorkloadEntry[]> {
-  const routeWorkloads = new Map<string, WorkloadEntry[]>();
-  const unknown: string[] = [];
-  for (const route of routes) {
-    routeWorkloads.set(route.name, route.workloads.flatMap((ref) => {
-      const w = findWorkload(manifest.workloads, ref);
-      if (!w) unknown.push(`route "${route.name}": ${ref}`);
-      return w ? [w] : [];
-    }));
-  }
+  const { byRoute, unknown } = resolveRouteWorkloads(manifest.workloads, routes);
   if (unknown.length) {
     throw ApplicationFailure.nonRetryable(
       `routes name workloads that backup "${manifest.backupId}" does not hold (or holds twice under that name; write "kind/namespace/name"): ` +
@@ -142,13 +68,13 @@ export function routeWorkloadsOf(manifest: BackupManifest, routes: ReadinessInpu
       'InvalidRequest',
     );
   }
-  return routeWorkloads;
+  return byRoute;
 }
 
 export async function checkReadiness(
   clusters: ClusterRegistry, store: ObjectStore, input: ReadinessInput, options: { diagnose?: boolean } = {},
 ): Promise<ReadinessReport> {
-  const manifest = await readManifest(store, input);
+  const manifest = await readManifest(store, input.storage, input.backupId);
   const target = clusters.get(input.target);
   const types = new Map(manifest.types.map((t) => [t.name, t]));
   const routeWorkloads = routeWorkloadsOf(manifest, input.routes);

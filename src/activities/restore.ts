@@ -4,22 +4,27 @@
 // created is recognised by this migration's label, so nothing is counted or created twice.
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import type { PreflightInput, PreflightReport, RestoreWaveInput, RestoreWaveResult } from './contract.js';
-import { decrypt, type ArchiveKey } from './archive-crypto.js';
-import { decodeArchive, type ArchiveEntry, type BackupManifest, type RawObject, type StoredPlan, type TypeEntry } from './backup-format.js';
+import type { ArchiveKey } from '../store/archive-crypto.js';
+import type { BackupManifest, RawObject, TypeEntry } from '../store/backup-format.js';
 import { mapNamespace, type NamespaceMapping } from '../domain/namespace-mapping.js';
 import { objectId } from '../domain/references.js';
-import { readManifest } from './backup.js';
-import { apiMessage, apiStatus, apiUnavailable, type Cluster, type ClusterRegistry } from './clusters.js';
-import { sha256, type ObjectStore } from './object-store.js';
-import { sanitize, type SanitizeContext } from './sanitize/index.js';
+import type { Cluster, ClusterRegistry } from '../kube/clusters.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { sanitize, type SanitizeContext } from '../objects/sanitize/index.js';
+import { describe } from '../objects/describe.js';
+import { sizeProblem } from '../objects/size-limits.js';
+import { notServed } from '../objects/served-types.js';
+import type { OwnerKey } from '../objects/raw-object.js';
 import { applyOver, differsInTarget } from './conflicts.js';
-import { discover, gvkKey } from './discovery.js';
-import { resourcePath, type ResourcePath } from './kube-rest.js';
+import { discover } from '../kube/discovery.js';
+import { resourcePath, type ResourcePath } from '../kube/rest.js';
 import { routeWorkloadsOf } from './readiness.js';
-import { forEachConcurrently } from './concurrency.js';
+import { forEachConcurrently } from '../concurrency.js';
 import { isRouterObject, routerObjectProblems, routerObjectsIn } from './routes.js';
 import type { WorkerConfig } from '../config/worker-config.js';
-import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION, PRE_EXISTING_ANNOTATION } from './labels.js';
+import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION, PRE_EXISTING_ANNOTATION } from '../objects/labels.js';
+import { apiMessage, apiStatus, apiUnavailable, withApiRetry } from '../kube/errors.js';
+import { loadArchive, readManifest, readPlan } from '../store/backup-store.js';
 
 /** Objects per heartbeat; a resumed wave redoes at most this many lookups. */
 export const CHUNK = 200;
@@ -37,7 +42,7 @@ export async function restoreWave(
   encryptionKey: ArchiveKey | undefined,
   input: RestoreWaveInput,
 ): Promise<RestoreWaveResult> {
-  const manifest = await readManifest(store, input);
+  const manifest = await readManifest(store, input.storage, input.backupId);
   const target = clusters.get(input.target);
   const plan = await readPlan(store, input.storage.bucket, manifest);
   const ids = new Set(plan.waves[input.wave] ?? []);
@@ -79,7 +84,7 @@ export async function restoreWave(
     while (cursor.offset < objects.length) {
       const chunk = objects.slice(cursor.offset, cursor.offset + CHUNK);
       await owners.resolve(chunk.flatMap((o) => ownersOf(o, input.namespaceMapping)));
-      await forEachConcurrently(chunk, async (o) => restoreOne(target, type, sanitizeRaw(o, ctx), input, result, run), target.concurrency);
+      await forEachConcurrently(chunk, async (o) => restoreOne(target, type, sanitize(o, ctx), input, result, run), target.concurrency);
       cursor.offset += chunk.length;
       heartbeat(cursor);
     }
@@ -89,16 +94,11 @@ export async function restoreWave(
   return result;
 }
 
-/** The sanitizing rules work on any object; raw JSON keeps every field the API server sent. */
-export const sanitizeRaw = (o: RawObject, ctx: SanitizeContext): RawObject => sanitize(o as never, ctx) as unknown as RawObject;
-
 /** The owners an object names, in the namespace it lands in. */
-function ownersOf(o: RawObject, mapping: NamespaceMapping): OwnerRef[] {
+function ownersOf(o: RawObject, mapping: NamespaceMapping): OwnerKey[] {
   const namespace = o.metadata?.namespace ? mapNamespace(mapping, o.metadata.namespace) : undefined;
   return (o.metadata?.ownerReferences ?? []).map((r) => ({ apiVersion: r.apiVersion, kind: r.kind, name: r.name, namespace }));
 }
-
-type OwnerRef = { apiVersion: string; kind: string; name: string; namespace?: string };
 
 /**
  * Owner references name the owner's uid, which differs in the target. The owner is restored in an earlier
@@ -112,13 +112,13 @@ class OwnerLookup {
 
   constructor(private readonly target: Cluster, private readonly manifest: BackupManifest) {}
 
-  private key = (r: OwnerRef) => `${r.apiVersion}/${r.kind}/${r.namespace ?? ''}/${r.name}`;
+  private key = (r: OwnerKey) => `${r.apiVersion}/${r.kind}/${r.namespace ?? ''}/${r.name}`;
 
-  uid(r: OwnerRef): string | undefined {
+  uid(r: OwnerKey): string | undefined {
     return this.uids.get(this.key(r));
   }
 
-  async resolve(refs: OwnerRef[]): Promise<void> {
+  async resolve(refs: OwnerKey[]): Promise<void> {
     const todo = refs.filter((r) => !this.uids.has(this.key(r)));
     if (todo.length === 0) return;
     await forEachConcurrently(todo, async (r) => {
@@ -136,7 +136,7 @@ class OwnerLookup {
     });
   }
 
-  private async typeOf(r: OwnerRef) {
+  private async typeOf(r: OwnerKey) {
     const group = r.apiVersion.includes('/') ? r.apiVersion.split('/')[0]! : '';
     const inBackup = this.manifest.types.find((t) => t.group === group && t.kind === r.kind);
     if (inBackup) return inBackup;
@@ -222,90 +222,6 @@ async function waitEstablished(target: Cluster, names: string[], timeoutMs = 60_
   }
 }
 
-/** Reads one archive, checks its sha256 against the manifest and decrypts it if it is encrypted. */
-export async function loadArchive(
-  store: ObjectStore,
-  bucket: string,
-  backupId: string,
-  archive: ArchiveEntry,
-  encryptionKey: ArchiveKey | undefined,
-): Promise<RawObject[]> {
-  const data = await store.get(bucket, archive.key);
-  if (!data) {
-    throw ApplicationFailure.nonRetryable(`archive s3://${bucket}/${archive.key} of backup "${backupId}" is missing`, 'CorruptBackup');
-  }
-  const actual = sha256(data);
-  if (actual !== archive.sha256) {
-    throw ApplicationFailure.nonRetryable(
-      `archive s3://${bucket}/${archive.key} is corrupted: sha256 ${actual} does not match ${archive.sha256} in the manifest; nothing of it was restored`,
-      'CorruptBackup',
-    );
-  }
-  const plain = archive.encryption ? decryptArchive(data, `s3://${bucket}/${archive.key}`, backupId, encryptionKey) : data;
-  try {
-    return decodeArchive(plain);
-  } catch (err) {
-    // The bytes are what the manifest recorded, so they were written this way: reading again will not help.
-    throw ApplicationFailure.nonRetryable(
-      `archive s3://${bucket}/${archive.key} of backup "${backupId}" is corrupted: its checksum matches the manifest, but it is not ` +
-        `gzip-compressed JSON lines (${(err as Error).message}); nothing of it was restored`,
-      'CorruptBackup',
-    );
-  }
-}
-
-const planCache = new Map<string, StoredPlan>();
-
-/** The restore plan, verified against the manifest's sha256 (cached per worker by that checksum). */
-export async function readPlan(store: ObjectStore, bucket: string, manifest: BackupManifest): Promise<StoredPlan> {
-  const cached = planCache.get(manifest.plan.sha256);
-  if (cached) return cached;
-  const data = await store.get(bucket, manifest.plan.key);
-  if (!data || sha256(data) !== manifest.plan.sha256) {
-    throw ApplicationFailure.nonRetryable(
-      `the restore plan s3://${bucket}/${manifest.plan.key} of backup "${manifest.backupId}" is ${data ? 'corrupted (sha256 mismatch)' : 'missing'}`,
-      'CorruptBackup',
-    );
-  }
-  const plan = JSON.parse(data.toString('utf8')) as StoredPlan;
-  if (planCache.size > 20) planCache.clear();
-  planCache.set(manifest.plan.sha256, plan);
-  return plan;
-}
-
-function decryptArchive(data: Buffer, where: string, backupId: string, encryptionKey: ArchiveKey | undefined): Buffer {
-  if (!encryptionKey) {
-    throw ApplicationFailure.nonRetryable(`archive ${where} is encrypted, but this worker has no backup encryption key (backupEncryption.keyFile)`, 'EncryptionKeyMissing');
-  }
-  try {
-    return decrypt(data, encryptionKey);
-  } catch (err) {
-    // Node's own words for a GCM tag that does not verify say nothing to an operator.
-    const why = /unable to authenticate data/.test((err as Error).message)
-      ? 'its authentication tag does not match (the archive was changed after it was written)'
-      : (err as Error).message;
-    throw ApplicationFailure.nonRetryable(`archive ${where} of backup "${backupId}" cannot be decrypted: ${why}`, 'CorruptBackup');
-  }
-}
-
-/** "Kind namespace/name", for people. */
-export const describe = (o: RawObject) => `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
-
-/**
- * Retries a call while the API server is unavailable (no answer, 429, 5xx) with backoff, up to ~25 s in
- * all (within the activities' heartbeat timeout); any other answer is final.
- */
-export async function withApiRetry<T>(call: () => Promise<T>, attempts = 10): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
-      if (!apiUnavailable(err) || attempt >= attempts) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
-    }
-  }
-}
-
 /**
  * Before a restore writes anything: the plan and every archive are read and checked (sha256, and the
  * authentication tag of encrypted ones); every type of the backup must be served by the target (or by a
@@ -318,7 +234,7 @@ export async function preflightRestore(
   input: PreflightInput,
   routers: WorkerConfig['routers'] = {},
 ): Promise<PreflightReport> {
-  const manifest = await readManifest(store, input);
+  const manifest = await readManifest(store, input.storage, input.backupId);
   if (input.routes) routeWorkloadsOf(manifest, input.routes);
   // Router objects the restore may bring: found in the archives below, judged as they will land.
   const routerObjects = routerObjectsIn(routers, clusters, input.routers ?? [], input.target, input.namespaceMapping);
@@ -341,7 +257,7 @@ export async function preflightRestore(
     report.objects += objects.length;
     heartbeat({ archive: archive.type });
     const type = types.get(archive.type)!;
-    const landings = objects.map((obj) => sanitizeRaw(obj, { migrationId: '', namespaceMapping: input.namespaceMapping }));
+    const landings = objects.map((obj) => sanitize(obj, { migrationId: '', namespaceMapping: input.namespaceMapping }));
     for (const wanted of routerObjects) {
       const i = objects.findIndex((obj) => isRouterObject(wanted, type, obj));
       if (i >= 0) wanted.found = landings[i];
@@ -374,42 +290,6 @@ export async function preflightRestore(
     );
   }
   return report;
-}
-
-const MIB = 1024 * 1024;
-/** kube-apiserver refuses a request body above 3 MiB ("413 Request entity too large: limit is 3145728"). */
-const MAX_REQUEST_BYTES = 3 * MIB;
-/** ConfigMaps and Secrets hold at most 1 MiB of data, keys included (Kubernetes validation, "Too long"). */
-const MAX_DATA_BYTES = MIB;
-
-const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
-
-/** Why the API server would refuse an object for its size alone, or undefined. */
-export function sizeProblem(o: RawObject): string | undefined {
-  const body = Buffer.byteLength(JSON.stringify(o));
-  if (body > MAX_REQUEST_BYTES) return `${mib(body)} of JSON; the API server takes at most ${mib(MAX_REQUEST_BYTES)} per request`;
-  if ((o.kind === 'ConfigMap' || o.kind === 'Secret') && (o.apiVersion ?? 'v1') === 'v1') {
-    const sum = (map: unknown, decode: (v: string) => number) =>
-      Object.entries((map ?? {}) as Record<string, string>).reduce((n, [k, v]) => n + Buffer.byteLength(k) + decode(String(v)), 0);
-    const text = (v: string) => Buffer.byteLength(v);
-    const base64 = (v: string) => Buffer.from(v, 'base64').length;
-    const data = o.kind === 'ConfigMap'
-      ? sum(o.data, text) + sum(o.binaryData, base64)
-      : sum(o.data, base64) + sum(o.stringData, text);
-    if (data > MAX_DATA_BYTES) return `${mib(data)} of data; a ${o.kind} holds at most ${mib(MAX_DATA_BYTES)}`;
-  }
-  return undefined;
-}
-
-/** Types that the target serves neither itself nor through a CRD among `ids`, described for people. */
-export function notServed(types: readonly TypeEntry[], served: ReadonlySet<string>, ids: readonly string[]): string[] {
-  const crds = new Set(ids.filter((id) => id.startsWith('CustomResourceDefinition//')).map((id) => id.split('/')[2]));
-  return types
-    .filter((t) => !served.has(gvkKey(t.group, t.version, t.kind)) && !(t.crd && crds.has(t.crd)))
-    .map((t) => {
-      const other = [...served].filter((k) => k.startsWith(`${t.group}/`) && k.endsWith(`/${t.kind}`)).map((k) => k.split('/')[1]);
-      return `${t.name} (${t.group ? `${t.group}/` : ''}${t.version} ${t.kind}${other.length ? `; the target serves it only at ${other.join(', ')}` : ''})`;
-    });
 }
 
 export async function existsIn(target: Cluster, type: Pick<TypeEntry, 'group' | 'version' | 'resource' | 'namespaced'>, o: RawObject): Promise<boolean> {

@@ -8,11 +8,12 @@ import type { WorkerConfig } from '../config/worker-config.js';
 import type { NamespaceMapping } from '../domain/namespace-mapping.js';
 import { selectNamespaces, type RouteSpec } from '../domain/request.js';
 import { describeRouterObject, isObjectRouter, RouterError, RouterObjectMissing, type ObjectRouter, type TrafficRouter } from '../routers/router.js';
-import type { RawObject, TypeEntry } from './backup-format.js';
-import { apiStatus, type ClusterRegistry } from './clusters.js';
+import type { RawObject, TypeEntry } from '../store/backup-format.js';
+import type { ClusterRegistry } from '../kube/clusters.js';
 import type { RouteCheckReport } from './contract.js';
-import { KubeApiError, resourcePath } from './kube-rest.js';
+import { KubeApiError, resourcePath } from '../kube/rest.js';
 import { routerFor } from './traffic.js';
+import { apiStatus } from '../kube/errors.js';
 
 /** What the migration brings into the target, as far as it is known before the backup. */
 export interface RouteSelection {

@@ -5,7 +5,7 @@ import { GatewayApiRouter } from '../routers/gateway-api.js';
 import { HaproxyRouter } from '../routers/haproxy.js';
 import { IngressNginxRouter } from '../routers/ingress-nginx.js';
 import { RouterError, type TrafficRouter } from '../routers/router.js';
-import type { ClusterRegistry } from './clusters.js';
+import type { ClusterRegistry } from '../kube/clusters.js';
 import type { SetWeightInput, SetWeightResult } from './contract.js';
 
 export function routerFor(config: WorkerConfig['routers'], clusters: ClusterRegistry, route: SetWeightInput['route']): TrafficRouter {

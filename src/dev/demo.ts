@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { KubeRest } from '../activities/kube-rest.js';
+import { KubeRest } from '../kube/rest.js';
 import { liveView } from '../cli/live-view.js';
 import { styleFor } from '../cli/render.js';
 import { describeBackup, rootMessage, startMigration, watchMigration } from '../client.js';

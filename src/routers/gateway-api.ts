@@ -2,7 +2,7 @@
 // source and the target backend gets source = 100 - percent and target = percent; rules that name only one
 // of them are left alone. The update is a read-modify-write with the object's resourceVersion, retried on
 // a conflict, and the weight is read back from the API server afterwards.
-import { KubeApiError, type KubeRest } from '../activities/kube-rest.js';
+import { KubeApiError, type KubeRest } from '../kube/rest.js';
 import { ReadBackMismatch, RouterError, RouterObjectMissing, type ObjectRouter, type RouterObjectRef } from './router.js';
 
 export interface BackendRefSpec {

@@ -2,7 +2,7 @@
 // `nginx.ingress.kubernetes.io/canary: "true"`, routes to the target; its `canary-weight` annotation is
 // the percent of requests it gets, the primary Ingress takes the rest. The weight is written with a JSON
 // merge patch guarded by the object's resourceVersion and read back.
-import { KubeApiError, type KubeRest } from '../activities/kube-rest.js';
+import { KubeApiError, type KubeRest } from '../kube/rest.js';
 import { ReadBackMismatch, RouterError, RouterObjectMissing, type ObjectRouter, type RouterObjectRef } from './router.js';
 
 export const CANARY = 'nginx.ingress.kubernetes.io/canary';

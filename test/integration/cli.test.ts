@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { KubeRest } from '../../src/activities/kube-rest.js';
+import type { KubeRest } from '../../src/kube/rest.js';
 import { deleteNamespaces } from '../../src/dev/sample-app.js';
 import { kubeconfigFrom, repoRoot, stackEnv, startStackWorker, type StackWorker } from '../support/stack.js';
 

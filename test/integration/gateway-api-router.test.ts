@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { KubeRest } from '../../src/activities/kube-rest.js';
+import { KubeRest } from '../../src/kube/rest.js';
 import { GatewayApiRouter } from '../../src/routers/gateway-api.js';
 import { stackEnv } from '../support/stack.js';
 

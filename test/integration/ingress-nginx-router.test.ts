@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { KubeRest } from '../../src/activities/kube-rest.js';
+import { KubeRest } from '../../src/kube/rest.js';
 import { CANARY_WEIGHT, IngressNginxRouter } from '../../src/routers/ingress-nginx.js';
 import { kubeconfigFrom, stackEnv } from '../support/stack.js';
 

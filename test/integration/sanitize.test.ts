@@ -6,12 +6,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { MIGRATION_ID_LABEL } from '../../src/activities/labels.js';
-import { RULES, sanitize, type OwnerKey, type SanitizeContext, type SanitizeRule } from '../../src/activities/sanitize/index.js';
-import { CONTROLLER_UID_LABELS, jobControllerUid } from '../../src/activities/sanitize/job-controller-uid.js';
-import { ownerReferences } from '../../src/activities/sanitize/owner-references.js';
-import { pvcBinding } from '../../src/activities/sanitize/pvc-binding.js';
-import { serverSetMetadata } from '../../src/activities/sanitize/server-set-metadata.js';
+import { MIGRATION_ID_LABEL } from '../../src/objects/labels.js';
+import type { RawObject } from '../../src/objects/raw-object.js';
+import { RULES, sanitize, type OwnerKey, type SanitizeContext, type SanitizeRule } from '../../src/objects/sanitize/index.js';
+import { CONTROLLER_UID_LABELS, jobControllerUid } from '../../src/objects/sanitize/job-controller-uid.js';
+import { ownerReferences } from '../../src/objects/sanitize/owner-references.js';
+import { pvcBinding } from '../../src/objects/sanitize/pvc-binding.js';
+import { serverSetMetadata } from '../../src/objects/sanitize/server-set-metadata.js';
 import { stackEnv } from '../support/stack.js';
 
 const env = stackEnv();
@@ -65,7 +66,7 @@ async function inSource<T extends k8s.KubernetesObject>(obj: T): Promise<T> {
 /** Sanitizes like sanitize() but leaving one rule out, to show what the target does without it. */
 function sanitizeWithout<T extends k8s.KubernetesObject>(left: SanitizeRule, obj: T, c: SanitizeContext, name: string): T {
   const copy = structuredClone(obj) as T & Record<string, unknown>;
-  for (const rule of RULES) if (rule !== left) rule(copy, c);
+  for (const rule of RULES) if (rule !== left) rule(copy as unknown as RawObject, c);
   copy.metadata!.name = name;
   return copy;
 }

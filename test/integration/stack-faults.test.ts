@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { KubeRest } from '../../src/activities/kube-rest.js';
+import { KubeRest } from '../../src/kube/rest.js';
 import { getProgress, startMigration } from '../../src/client.js';
 import { loadWorkerConfig } from '../../src/config/worker-config.js';
 import { startLoad } from '../../src/dev/load.js';

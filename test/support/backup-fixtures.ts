@@ -10,8 +10,8 @@ import {
   type BackupManifest,
   type RawObject,
   type StoredPlan,
-} from '../../src/activities/backup-format.js';
-import { sha256, type ObjectStore } from '../../src/activities/object-store.js';
+} from '../../src/store/backup-format.js';
+import { sha256, type ObjectStore } from '../../src/store/object-store.js';
 
 export interface BackupRef {
   prefix: string;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import YAML from 'yaml';
-import type { KubeRest } from '../../src/activities/kube-rest.js';
+import type { KubeRest } from '../../src/kube/rest.js';
 import { CHUNK as RESTORE_CHUNK } from '../../src/activities/restore.js';
 import { repoRoot, waitFor } from './stack.js';
 

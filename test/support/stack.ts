@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
-import { KubeRest } from '../../src/activities/kube-rest.js';
+import { KubeRest } from '../../src/kube/rest.js';
 import { loadWorkerConfig, readEnvFile, type WorkerConfig } from '../../src/config/worker-config.js';
 import { createWorker } from '../../src/worker.js';
 import { quietRuntime } from './runtime.js';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { decrypt, encrypt, loadArchiveKey } from '../../src/activities/archive-crypto.js';
+import { decrypt, encrypt, loadArchiveKey } from '../../src/store/archive-crypto.js';
 
 function keyFile(hex: string): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kf-key-')), 'key');

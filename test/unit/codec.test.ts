@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { loadArchiveKey } from '../../src/activities/archive-crypto.js';
+import { loadArchiveKey } from '../../src/store/archive-crypto.js';
 import { DEFAULT_WEB_UI_ORIGIN, payloadsFromJson, payloadsToJson, startCodecServer } from '../../src/codec/codec-server.js';
 import { clientDataConverter, workerDataConverter } from '../../src/codec/data-converter.js';
 import { ENCRYPTED_ENCODING, EncryptionCodec, METADATA_KEY_ID, PayloadDecryptionError } from '../../src/codec/encryption-codec.js';

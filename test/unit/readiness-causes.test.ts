@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeCauses, explainNotReady, MAX_CAUSE_LENGTH, type WorkloadSignals } from '../../src/domain/readiness-causes.js';
-import { selectorString } from '../../src/activities/readiness-diagnosis.js';
+import { selectorString } from '../../src/objects/selectors.js';
 
 const base = (over: Partial<WorkloadSignals> = {}): WorkloadSignals => ({
   workload: 'Deployment shop/web', found: true, conditions: [], events: [], pods: [], servicesWithoutEndpoints: [], wantedPods: 2, ...over,

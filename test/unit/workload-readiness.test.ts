@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findWorkload, workloadReady } from '../../src/activities/readiness.js';
+import { replicaCounts, workloadReady } from '../../src/objects/workload-readiness.js';
 
 const meta = { name: 'w', namespace: 'n', generation: 2 };
 
@@ -42,17 +42,20 @@ describe('workload readiness, by kind', () => {
   });
 });
 
-describe('route workloads', () => {
-  const workloads = [
-    { id: 'Deployment/shop/web', type: 'deployments.apps', namespace: 'shop', name: 'web' },
-    { id: 'StatefulSet/shop/db', type: 'statefulsets.apps', namespace: 'shop', name: 'db' },
-    { id: 'Deployment/shop/db', type: 'deployments.apps', namespace: 'shop', name: 'db' },
-  ];
-  it('are found by namespace/name, or by kind/namespace/name when the name is taken twice', () => {
-    assert.equal(findWorkload(workloads, 'shop/web')?.id, 'Deployment/shop/web');
-    assert.equal(findWorkload(workloads, 'shop/db'), undefined);
-    assert.equal(findWorkload(workloads, 'statefulset/shop/db')?.id, 'StatefulSet/shop/db');
-    assert.equal(findWorkload(workloads, 'deployments.apps/shop/db')?.id, 'Deployment/shop/db');
-    assert.equal(findWorkload(workloads, 'shop/nope'), undefined);
+describe('replica counts, by kind', () => {
+  it('count available Deployment replicas, ready StatefulSet replicas and ready DaemonSet pods', () => {
+    assert.deepEqual(replicaCounts({ kind: 'Deployment', spec: { replicas: 3 }, status: { availableReplicas: 2, readyReplicas: 3 } }), { ready: 2, total: 3 });
+    assert.deepEqual(replicaCounts({ kind: 'StatefulSet', spec: { replicas: 2 }, status: { readyReplicas: 1 } }), { ready: 1, total: 2 });
+    assert.deepEqual(replicaCounts({ kind: 'DaemonSet', status: { desiredNumberScheduled: 4, numberReady: 4 } }), { ready: 4, total: 4 });
+  });
+
+  it('count a Deployment without replicas as one, and other kinds as one replica, ready or not', () => {
+    assert.deepEqual(replicaCounts({ kind: 'Deployment', status: { availableReplicas: 1 } }), { ready: 1, total: 1 });
+    assert.deepEqual(replicaCounts({ kind: 'Job', status: { ready: 1 } }), { ready: 1, total: 1 });
+    assert.deepEqual(replicaCounts({ kind: 'Widget', status: { conditions: [{ type: 'Ready', status: 'False' }] } }), { ready: 0, total: 1 });
+  });
+
+  it('count a workload not restored yet as one replica, not ready', () => {
+    assert.deepEqual(replicaCounts(undefined), { ready: 0, total: 1 });
   });
 });

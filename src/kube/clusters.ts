@@ -1,8 +1,8 @@
 // Named clusters: the worker maps each name in a request to credentials it holds itself.
 import * as k8s from '@kubernetes/client-node';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterConfig } from '../config/worker-config.js';
-import { KubeRest } from './kube-rest.js';
+import { KubeRest } from './rest.js';
 
 /**
  * Requests per second per API server unless the config says otherwise: far above client-go's default
@@ -15,7 +15,6 @@ export const DEFAULT_CONCURRENCY = 32;
 export interface Cluster {
   name: string;
   kc: k8s.KubeConfig;
-  discovery: k8s.DiscoveryV1Api;
   /** Raw JSON access, rate-limited: what moves objects (the typed clients drop fields they do not know). */
   rest: KubeRest;
   server: string;
@@ -50,12 +49,7 @@ export class ClusterRegistry {
     const cluster: Cluster = {
       name,
       kc,
-      discovery: kc.makeApiClient(k8s.DiscoveryV1Api),
-      rest: new KubeRest(kc, {
-        qps: config.qps ?? DEFAULT_QPS,
-        burst: config.burst ?? (config.qps ?? DEFAULT_QPS) * 2,
-        maxSockets: Math.max(32, config.concurrency ?? DEFAULT_CONCURRENCY),
-      }),
+      rest: restFor(name, config, kc),
       server: kc.getCurrentCluster()?.server ?? '(unknown server)',
       concurrency: config.concurrency ?? DEFAULT_CONCURRENCY,
     };
@@ -64,35 +58,18 @@ export class ClusterRegistry {
   }
 }
 
-/** HTTP status of a failed Kubernetes API call, if it was one. */
-export function apiStatus(err: unknown): number | undefined {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/**
- * The API server did not answer, or answered that it cannot serve now (429, 5xx): the call may succeed
- * later. Anything else (a 4xx about the object, an ApplicationFailure) is an answer about the call.
- */
-export function apiUnavailable(err: unknown): boolean {
-  const status = apiStatus(err);
-  if (status !== undefined) return status === 429 || status >= 500;
-  const code = (err as { code?: unknown })?.code;
-  // Socket errors (ECONNREFUSED, ECONNRESET, ETIMEDOUT...; not Node's ERR_* such as a bad certificate)
-  // and the client's own no-answer timeout.
-  return (typeof code === 'string' && /^E[A-Z]+$/.test(code)) || /no answer from .* within/.test((err as Error)?.message ?? '');
-}
-
-/** The API server's own message of a failed call, for people. */
-export function apiMessage(err: unknown): string {
-  const body = (err as { body?: unknown })?.body;
-  if (typeof body === 'string') {
-    try {
-      const parsed = JSON.parse(body) as { message?: string };
-      if (parsed.message) return parsed.message;
-    } catch {
-      return body.slice(0, 300);
-    }
+function restFor(name: string, config: ClusterConfig, kc: k8s.KubeConfig): KubeRest {
+  try {
+    return new KubeRest(kc, {
+      qps: config.qps ?? DEFAULT_QPS,
+      burst: config.burst ?? (config.qps ?? DEFAULT_QPS) * 2,
+      maxSockets: Math.max(32, config.concurrency ?? DEFAULT_CONCURRENCY),
+    });
+  } catch (err) {
+    // A kubeconfig this client cannot use stays unusable however often it is retried.
+    throw ApplicationFailure.nonRetryable(
+      `the worker cannot reach cluster "${name}" as its kubeconfig ${config.kubeconfig} says: ${(err as Error).message}. Fix the kubeconfig.`,
+      'ClusterMisconfigured',
+    );
   }
-  return err instanceof Error ? err.message : String(err);
 }

@@ -11,7 +11,6 @@
 //   namespaceMapping        the object's namespace and the namespaced references it holds
 //   ownerReferences         owner uids rewritten to the target's owners, or the references dropped
 //   migrationLabel          the migration id label on every restored object
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { serverSetMetadata } from './server-set-metadata.js';
 import { dropStatus } from './status.js';
 import { serviceAddresses } from './service-addresses.js';
@@ -23,35 +22,13 @@ import { pvcBinding } from './pvc-binding.js';
 import { namespaceMapping } from './namespace-mapping.js';
 import { ownerReferences } from './owner-references.js';
 import { migrationLabel } from './migration-label.js';
-import type { NamespaceMapping } from '../../domain/namespace-mapping.js';
+import type { RawObject } from '../raw-object.js';
+import type { SanitizeContext, SanitizeRule } from './rule.js';
+
+export type { OwnerKey } from '../raw-object.js';
+export type { SanitizeContext, SanitizeRule } from './rule.js';
 
 export { MIGRATION_ID_LABEL } from '../labels.js';
-
-/** An owner as an owner reference names it; `namespace` is the dependent's (already mapped) namespace. */
-export interface OwnerKey {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace?: string;
-}
-
-export interface SanitizeContext {
-  migrationId: string;
-  /** The migration's run (workflow run id), recorded on each object it creates. */
-  runId?: string;
-  /** Source namespace -> target namespace. */
-  namespaceMapping?: NamespaceMapping;
-  /** Keep Service node ports (and the health-check node port) instead of letting the target allocate them. */
-  keepNodePorts?: boolean;
-  /**
-   * The uid of an owner in the target, or undefined when it is not there. Synchronous: the caller resolves
-   * the owners beforehand. Without it, every owner reference is dropped.
-   */
-  ownerUid?: (owner: OwnerKey) => string | undefined;
-}
-
-/** A rule rewrites one object in place; it returns nothing and ignores kinds it is not about. */
-export type SanitizeRule = (obj: KubernetesObject & Record<string, unknown>, ctx: SanitizeContext) => void;
 
 export const RULES: readonly SanitizeRule[] = [
   serverSetMetadata,
@@ -67,8 +44,9 @@ export const RULES: readonly SanitizeRule[] = [
   migrationLabel,
 ];
 
-export function sanitize<T extends KubernetesObject>(obj: T, ctx: SanitizeContext): T {
-  const copy = structuredClone(obj) as T & Record<string, unknown>;
-  for (const rule of RULES) rule(copy, ctx);
+/** A copy of the object, rewritten by every rule in order, as it should land in the target. */
+export function sanitize<T extends object>(obj: T, ctx: SanitizeContext): T {
+  const copy = structuredClone(obj);
+  for (const rule of RULES) rule(copy as RawObject, ctx);
   return copy;
 }

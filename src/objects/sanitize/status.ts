@@ -1,4 +1,4 @@
-import type { SanitizeRule } from './index.js';
+import type { SanitizeRule } from './rule.js';
 
 /** Status is observed state of the source; the target's controllers write their own. */
 export const dropStatus: SanitizeRule = (obj) => {

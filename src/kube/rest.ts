@@ -5,28 +5,12 @@
 import https from 'node:https';
 import http from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
+import { SocksProxyAgent } from 'socks-proxy-agent';
 import { TokenBucket } from './rate-limit.js';
+import { KubeApiError, retryAfterMs } from './errors.js';
 
-/** A failed API call; `code` is the HTTP status and `body` what the server said (a Status object). */
-export class KubeApiError extends Error {
-  /** Which of listManyAhead's collections failed. */
-  listIndex?: number;
-
-  constructor(readonly code: number, readonly body: string, method: string, path: string) {
-    super(`${method} ${path}: HTTP ${code}: ${statusMessage(body)}`);
-    this.name = 'KubeApiError';
-  }
-}
-
-function statusMessage(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as { message?: string };
-    if (parsed.message) return parsed.message;
-  } catch {
-    // not JSON: fall through
-  }
-  return body.slice(0, 300);
-}
+export { KubeApiError } from './errors.js';
 
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
@@ -42,13 +26,37 @@ export interface KubeRestOptions {
   maxSockets?: number;
 }
 
+/** Proxies a kubeconfig's `proxy-url` may name, as kubectl takes them. */
+const PROXY_SCHEMES = ['http:', 'https:', 'socks5:', 'socks5h:', 'socks4:', 'socks4a:', 'socks:'];
+
+/** Why a kubeconfig's `proxy-url` cannot be used, or undefined when it can (or there is none). */
+export function proxyUrlProblem(proxyUrl: string | undefined): string | undefined {
+  if (!proxyUrl) return undefined;
+  let url: URL;
+  try {
+    url = new URL(proxyUrl);
+  } catch {
+    return `proxy-url "${proxyUrl}" is not a URL`;
+  }
+  if (!PROXY_SCHEMES.includes(url.protocol)) {
+    return `proxy-url "${url.protocol}//${url.host}" has a scheme kubeferry cannot use; use http://, https:// or socks5://`;
+  }
+  return undefined;
+}
+
 export class KubeRest {
-  private agent?: https.Agent;
+  private agent?: http.Agent;
   private readonly limiter?: TokenBucket;
   readonly server: string;
+  /** The kubeconfig's proxy-url for this cluster, honoured as kubectl does (HTTP CONNECT or SOCKS). */
+  readonly proxyUrl?: string;
 
   constructor(private readonly kc: KubeConfig, private readonly options: KubeRestOptions = {}) {
-    this.server = (kc.getCurrentCluster()?.server ?? '').replace(/\/+$/, '');
+    const cluster = kc.getCurrentCluster();
+    this.server = (cluster?.server ?? '').replace(/\/+$/, '');
+    const problem = proxyUrlProblem(cluster?.proxyUrl);
+    if (problem) throw new Error(`cluster "${cluster?.name}" in the kubeconfig: ${problem}`);
+    if (cluster?.proxyUrl) this.proxyUrl = cluster.proxyUrl;
     if (options.qps && options.qps > 0) this.limiter = new TokenBucket(options.qps, options.burst ?? Math.ceil(options.qps));
   }
 
@@ -74,13 +82,16 @@ export class KubeRest {
       headers['Content-Length'] = String(payload.length);
     }
     const isHttps = url.protocol === 'https:';
-    const agent = isHttps ? this.keepAliveAgent(opts) : undefined;
+    const agent = isHttps || this.proxyUrl ? this.keepAliveAgent(opts, isHttps) : undefined;
     const transport = isHttps ? https : http;
-    const text = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = transport.request(url, { method, headers, agent, auth: opts.auth }, (res) => {
+    const text = await new Promise<{ status: number; body: string; retryAfter?: string }>((resolve, reject) => {
+      // TLS material in the request too: proxy agents (SOCKS) take it from there, not from themselves.
+      const tlsOptions = { ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase, servername: opts.servername,
+        ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}) };
+      const req = transport.request(url, { method, headers, agent, auth: opts.auth, ...(isHttps ? tlsOptions : {}) }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfter: res.headers['retry-after'] }));
         res.on('error', reject);
       });
       // Shorter than the activities' heartbeat timeout, so a hung API server is retried, not waited out.
@@ -88,19 +99,23 @@ export class KubeRest {
       req.on('error', reject);
       req.end(payload);
     });
-    if (text.status < 200 || text.status >= 300) throw new KubeApiError(text.status, text.body, method, url.pathname);
+    if (text.status < 200 || text.status >= 300) throw new KubeApiError(text.status, text.body, method, url.pathname, retryAfterMs(text.retryAfter));
     return (text.body ? JSON.parse(text.body) : undefined) as T;
   }
 
-  /** One keep-alive agent per client, with the TLS material the kubeconfig gave. */
-  private keepAliveAgent(opts: https.RequestOptions): https.Agent {
-    this.agent ??= new https.Agent({
+  /** One keep-alive agent per client, with the TLS material the kubeconfig gave, through its proxy if it names one. */
+  private keepAliveAgent(opts: https.RequestOptions, isHttps: boolean): http.Agent {
+    if (this.agent) return this.agent;
+    const options: https.AgentOptions = {
       keepAlive: true,
       maxSockets: this.options.maxSockets ?? 32,
       ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase,
       ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
       servername: opts.servername,
-    });
+    };
+    if (this.proxyUrl?.startsWith('socks')) this.agent = new SocksProxyAgent(this.proxyUrl, options);
+    else if (this.proxyUrl) this.agent = isHttps ? new HttpsProxyAgent({ ...options, proxy: this.proxyUrl }) : new HttpProxyAgent({ ...options, proxy: this.proxyUrl });
+    else this.agent = new https.Agent(options);
     return this.agent;
   }
 

@@ -1,6 +1,6 @@
 // Objects of copied types that must still not be copied, each rule with the reason the report shows.
 // (Whole types that are never copied, such as events and leases, are in domain/resource-filter.ts.)
-import type { RawObject } from './backup-format.js';
+import type { RawObject } from './raw-object.js';
 
 /** What each built-in controller creates from its spec: the target's controller recreates these from the copied parent. */
 const CONTROLLER_CHILDREN: Record<string, readonly string[]> = {
@@ -55,4 +55,24 @@ export function leaveOutReason(o: RawObject, ctx: LeaveOutContext = { covered: n
     if (reason) return reason;
   }
   return undefined;
+}
+
+/** Objects left out for one reason: how many, and the first few by name. */
+export interface LeftOutGroup {
+  reason: string;
+  count: number;
+  /** The first few, as "Kind namespace/name". */
+  examples: string[];
+}
+
+/** Groups of several types (or parts) merged by reason, most objects first, with the first few examples kept. */
+export function mergeLeftOut(groups: readonly LeftOutGroup[], examples = 5): LeftOutGroup[] {
+  const byReason = new Map<string, LeftOutGroup>();
+  for (const g of groups) {
+    const m = byReason.get(g.reason) ?? { reason: g.reason, count: 0, examples: [] };
+    m.count += g.count;
+    m.examples = [...m.examples, ...g.examples].slice(0, examples);
+    byReason.set(g.reason, m);
+  }
+  return [...byReason.values()].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
 }

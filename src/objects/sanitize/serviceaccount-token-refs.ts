@@ -1,4 +1,4 @@
-import type { SanitizeRule } from './index.js';
+import type { SanitizeRule } from './rule.js';
 
 /**
  * Before Kubernetes 1.24 the token controller created a `<sa>-token-<5 chars>` Secret for every

@@ -1,4 +1,4 @@
-import type { SanitizeRule } from './index.js';
+import type { SanitizeRule } from './rule.js';
 
 /** The rollout revision counts the source's ReplicaSets; the target starts its own history at 1. */
 export const deploymentRevision: SanitizeRule = (obj) => {

@@ -1,5 +1,5 @@
 import { mapNamespace } from '../../domain/namespace-mapping.js';
-import type { SanitizeRule } from './index.js';
+import type { SanitizeRule } from './rule.js';
 
 interface Subject { kind?: string; namespace?: string }
 interface BackendRef { namespace?: string }

@@ -1,4 +1,4 @@
-import type { SanitizeRule } from './index.js';
+import type { SanitizeRule } from './rule.js';
 
 /**
  * Metadata the source API server set: identity, versions, timestamps and field ownership belong to that

@@ -8,30 +8,18 @@
 // <type> is how kubectl names the type: "configmaps", "deployments.apps", "widgets.example.com".
 // The manifest lists every archive with its size and sha256, checked before a restore writes anything.
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { ObjectPlan } from '../domain/dependency-graph.js';
+import type { ObjectPlan, PlanNode } from '../domain/dependency-graph.js';
 import type { KindCount, Wave } from '../domain/ordering.js';
 import type { LeftOutType } from '../domain/resource-filter.js';
+import type { RawObject } from '../objects/raw-object.js';
+import type { LeftOutGroup } from '../objects/leave-out.js';
+import type { WorkloadEntry } from '../objects/workloads.js';
 
 export type StoredPlan = ObjectPlan;
 
 export const FORMAT_VERSION = 2;
 
-/** Raw JSON of a Kubernetes object, exactly as the source API server returned it. */
-export type RawObject = {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
-    deletionTimestamp?: string;
-    managedFields?: unknown;
-  };
-  [field: string]: unknown;
-};
+export type { LeftOutGroup, RawObject, WorkloadEntry };
 
 /** A resource type in the backup, as the source served it. */
 export interface TypeEntry {
@@ -61,24 +49,10 @@ export interface ArchiveEntry {
 }
 
 /** A workload whose readiness in the target counts towards the grayscale ratio. */
-export interface WorkloadEntry {
-  /** Plan id, "Kind/namespace/name". */
-  id: string;
-  /** TypeEntry.name. */
-  type: string;
-  namespace: string;
-  name: string;
-}
-
-export interface LeftOutGroup {
-  reason: string;
-  count: number;
-  /** The first few, as "Kind namespace/name". */
-  examples: string[];
-}
-
-export interface BackupFilters {
+/** What to take from the source: the request's filters, resolved on the worker against what it serves; a manifest records them. */
+export interface SelectionFilters {
   namespaces: { include: string[]; exclude: string[] };
+  /** Resource types as kubectl writes them ("deployments.apps", "widgets.example.com", "*"). */
   resources: { include: string[]; exclude: string[] };
   clusterResources: 'auto' | 'include' | 'exclude';
   labelSelector?: string;
@@ -94,7 +68,7 @@ export interface BackupManifest {
   sourceVersion: string;
   startedAt: string;
   completedAt: string;
-  filters: BackupFilters;
+  filters: SelectionFilters;
   namespaces: string[];
   types: TypeEntry[];
   kinds: KindCount[];
@@ -132,4 +106,19 @@ export function decodeArchive(data: Buffer): RawObject[] {
     .split('\n')
     .filter((line) => line.length > 0)
     .map((line) => JSON.parse(line) as RawObject);
+}
+
+/** What collecting one type learned: small, so that it can be stored and a killed backup can resume. */
+export interface TypeResult<T> {
+  type: TypeEntry;
+  sink: T;
+  nodes: PlanNode[];
+  workloads: WorkloadEntry[];
+  /** Pod template labels of workloads, by workload id. */
+  podLabels: [string, Record<string, string>][];
+  /** Label selectors of Services and PodDisruptionBudgets, to link them to the workloads they select. */
+  selectors: { id: string; kind: string; namespace: string; selector: Record<string, string> }[];
+  /** Uids of objects copied, or left out because a copied controller owns them. */
+  covered: string[];
+  leftOut: LeftOutGroup[];
 }

@@ -1,5 +1,5 @@
 import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION } from '../labels.js';
-import type { SanitizeRule } from './index.js';
+import type { SanitizeRule } from './rule.js';
 
 /**
  * Every restored object carries the migration id, so it can be traced and cleaned up by label, and the

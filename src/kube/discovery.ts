@@ -2,7 +2,8 @@
 // (one request for /api and one for /apis, Kubernetes 1.27+) when the server offers it, the per-group
 // documents otherwise.
 import type { ApiResourceInfo } from '../domain/resource-filter.js';
-import { KubeApiError, type KubeRest } from './kube-rest.js';
+import { KubeApiError, type KubeRest } from './rest.js';
+import { gvkKey } from '../objects/served-types.js';
 
 export interface Discovery {
   /** Each type at its group's preferred version, without subresources. */
@@ -11,7 +12,7 @@ export interface Discovery {
   served: Set<string>;
 }
 
-export const gvkKey = (group: string, version: string, kind: string) => `${group}/${version}/${kind}`;
+export { gvkKey };
 
 const AGGREGATED = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;q=0.9';
 

@@ -1,4 +1,4 @@
-import type { SanitizeRule } from './index.js';
+import type { SanitizeRule } from './rule.js';
 
 /** Annotations the PV controller and the scheduler set when they bind a claim; each names source state. */
 export const PVC_BINDING_ANNOTATIONS = [

@@ -1,5 +1,5 @@
-import type { V1OwnerReference } from '@kubernetes/client-node';
-import type { SanitizeRule } from './index.js';
+import type { OwnerReference } from '../raw-object.js';
+import type { SanitizeRule } from './rule.js';
 
 /**
  * An owner reference names its owner by uid. The source's uids do not exist in the target, and there
@@ -11,7 +11,7 @@ import type { SanitizeRule } from './index.js';
 export const ownerReferences: SanitizeRule = (obj, ctx) => {
   const m = obj.metadata;
   if (!m?.ownerReferences) return;
-  const kept: V1OwnerReference[] = [];
+  const kept: OwnerReference[] = [];
   for (const ref of m.ownerReferences) {
     const uid = ctx.ownerUid?.({ apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name, namespace: m.namespace });
     if (uid) kept.push({ ...ref, uid });

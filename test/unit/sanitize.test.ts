@@ -1,16 +1,17 @@
 // Each sanitizing rule on its own (and through sanitize(), to check where it sits in the order).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RULES, sanitize, type OwnerKey, type SanitizeContext, type SanitizeRule } from '../../src/activities/sanitize/index.js';
-import { jobControllerUid } from '../../src/activities/sanitize/job-controller-uid.js';
-import { migrationLabel } from '../../src/activities/sanitize/migration-label.js';
-import { namespaceMapping } from '../../src/activities/sanitize/namespace-mapping.js';
-import { ownerReferences } from '../../src/activities/sanitize/owner-references.js';
-import { podNodeName } from '../../src/activities/sanitize/pod-node-name.js';
-import { pvcBinding } from '../../src/activities/sanitize/pvc-binding.js';
-import { serverSetMetadata } from '../../src/activities/sanitize/server-set-metadata.js';
-import { serviceAccountTokenRefs } from '../../src/activities/sanitize/serviceaccount-token-refs.js';
-import { serviceAddresses } from '../../src/activities/sanitize/service-addresses.js';
+import { MIGRATION_ID_LABEL } from '../../src/objects/labels.js';
+import { RULES, sanitize, type OwnerKey, type SanitizeContext, type SanitizeRule } from '../../src/objects/sanitize/index.js';
+import { jobControllerUid } from '../../src/objects/sanitize/job-controller-uid.js';
+import { migrationLabel } from '../../src/objects/sanitize/migration-label.js';
+import { namespaceMapping } from '../../src/objects/sanitize/namespace-mapping.js';
+import { ownerReferences } from '../../src/objects/sanitize/owner-references.js';
+import { podNodeName } from '../../src/objects/sanitize/pod-node-name.js';
+import { pvcBinding } from '../../src/objects/sanitize/pvc-binding.js';
+import { serverSetMetadata } from '../../src/objects/sanitize/server-set-metadata.js';
+import { serviceAccountTokenRefs } from '../../src/objects/sanitize/serviceaccount-token-refs.js';
+import { serviceAddresses } from '../../src/objects/sanitize/service-addresses.js';
 
 type Obj = Parameters<SanitizeRule>[0];
 const ctx: SanitizeContext = { migrationId: 'm-1' };
@@ -220,5 +221,43 @@ describe('ownerReferences', () => {
     apply(ownerReferences, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'r', ownerReferences: [refs[1]] } },
       { ...ctx, ownerUid: (o) => { asked.push(o); return undefined; } });
     assert.deepEqual(asked, [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'gone', namespace: undefined }]);
+  });
+});
+
+describe('sanitize(), all rules together', () => {
+  it('strips server-set metadata and status, keeps what the user wrote, labels with the migration id', () => {
+    const out = sanitize({
+      apiVersion: 'v1', kind: 'ConfigMap',
+      metadata: {
+        name: 'c', namespace: 'n', uid: 'u', resourceVersion: '9', generation: 2, creationTimestamp: new Date(),
+        managedFields: [{ manager: 'kubectl' }], selfLink: '/x', ownerReferences: [{ apiVersion: 'v1', kind: 'X', name: 'o', uid: 'p' }],
+        labels: { app: 'a' }, annotations: { note: 'kept' },
+      },
+      status: { phase: 'x' },
+      data: { k: 'v' },
+    } as never, ctx) as unknown as Record<string, unknown>;
+    assert.deepEqual(out.metadata, { name: 'c', namespace: 'n', labels: { app: 'a', [MIGRATION_ID_LABEL]: 'm-1' }, annotations: { note: 'kept' } });
+    assert.equal(out.status, undefined);
+    assert.deepEqual(out.data, { k: 'v' });
+  });
+
+  it('lets the target allocate Service cluster IPs and node ports, but keeps headless Services headless', () => {
+    const svc = (clusterIP: string) => sanitize({
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 's' },
+      spec: { clusterIP, clusterIPs: [clusterIP], type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] },
+    } as never, ctx) as unknown as { spec: Record<string, unknown> };
+    assert.deepEqual(svc('10.0.0.7').spec, { type: 'NodePort', ports: [{ port: 80 }] });
+    assert.equal(svc('None').spec.clusterIP, 'None');
+  });
+
+  it('drops the Deployment revision annotation', () => {
+    const d = sanitize({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', annotations: { 'deployment.kubernetes.io/revision': '7', keep: 'y' } } }, ctx);
+    assert.deepEqual(d.metadata?.annotations, { keep: 'y' });
+  });
+
+  it('does not change the object it was given', () => {
+    const original = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', uid: 'u' } };
+    sanitize(original, ctx);
+    assert.equal(original.metadata.uid, 'u');
   });
 });

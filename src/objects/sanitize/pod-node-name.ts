@@ -1,4 +1,4 @@
-import type { SanitizeRule } from './index.js';
+import type { SanitizeRule } from './rule.js';
 
 /**
  * A Pod's `spec.nodeName` names the source node it was bound to. Set at creation it bypasses the

@@ -1,4 +1,4 @@
-import type { SanitizeRule } from './index.js';
+import type { SanitizeRule } from './rule.js';
 
 interface ServiceSpec {
   clusterIP?: string;
