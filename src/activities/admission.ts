@@ -17,6 +17,7 @@ import { describe } from '../objects/describe.js';
 import { sanitize } from '../objects/sanitize/index.js';
 import { apiMessage, apiStatus, apiUnavailable, withApiRetry } from '../kube/errors.js';
 import { loadArchive, readManifest } from '../store/backup-store.js';
+import { FAILURE } from '../domain/failures.js';
 
 const MAX_REFUSALS = 20;
 /** A webhook's message can be long; the history keeps the start of it. */
@@ -42,7 +43,7 @@ export async function dryRunPods(target: Cluster, workload: RawObject): Promise<
       throw ApplicationFailure.nonRetryable(
         `the credentials for the target cluster "${target.name}" may not create pods, which the admission preflight needs for its dry runs ` +
           `(nothing is created): ${message}. Grant create on pods, or set admission: off in the request.`,
-        'AccessDenied',
+        FAILURE.AccessDenied,
       );
     }
     if (apiStatus(err) === 404) return `namespace ${namespace} does not exist in the target`;

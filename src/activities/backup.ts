@@ -13,6 +13,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { readIndex, readManifest } from '../store/backup-store.js';
 import { linkSelectors, servicesOfWorkloads } from '../objects/selectors.js';
 import { mergeLeftOut } from '../objects/leave-out.js';
+import { FAILURE } from '../domain/failures.js';
 
 /** A part is closed at this many objects or bytes (uncompressed), whichever comes first. */
 const PART_OBJECTS = 2000;
@@ -52,7 +53,7 @@ class ArchiveSink implements ObjectSink<ArchiveEntry[]> {
       throw ApplicationFailure.nonRetryable(
         `${type.name} are selected, but this worker has no backup encryption key, and Secrets are never stored in plain text. ` +
           `Set backupEncryption.keyFile in the worker config (64 hex characters), or add ${type.name} to resources.exclude.`,
-        'EncryptionKeyMissing',
+        FAILURE.EncryptionKeyMissing,
       );
     }
     const count = this.lines.length;
@@ -95,12 +96,12 @@ export async function backupResources(
         `migration id "${input.migrationId}" was used before: backup "${input.backupId}" in s3://${bucket}/${prefix} is the snapshot of an ` +
           `earlier run (completed ${manifest.completedAt}), and a migration never restores an old snapshot as its own. Run ` +
           `'kubeferry cleanup ${input.migrationId}' to remove what that run created in the target, then start again with a fresh id.`,
-        'MigrationIdReused',
+        FAILURE.MigrationIdReused,
       );
     }
     throw ApplicationFailure.nonRetryable(
       `backup "${input.backupId}" already exists in s3://${bucket}/${prefix}; backups are never overwritten. Choose another backupId.`,
-      'BackupExists',
+      FAILURE.BackupExists,
     );
   }
   const source = clusters.get(input.source);
@@ -159,7 +160,7 @@ export async function backupResources(
   };
   const written = await store.putIfAbsent(bucket, manifestKey(prefix, input.backupId), Buffer.from(JSON.stringify(manifest, null, 2)));
   if (!written) {
-    throw ApplicationFailure.nonRetryable(`backup "${input.backupId}" was written by someone else meanwhile; not overwritten`, 'BackupExists');
+    throw ApplicationFailure.nonRetryable(`backup "${input.backupId}" was written by someone else meanwhile; not overwritten`, FAILURE.BackupExists);
   }
   return summarize(manifest);
 }

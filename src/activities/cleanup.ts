@@ -15,6 +15,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { describe } from '../objects/describe.js';
 import { apiMessage, apiStatus, withApiRetry } from '../kube/errors.js';
 import { readManifest, readPlan } from '../store/backup-store.js';
+import { FAILURE } from '../domain/failures.js';
 
 export async function cleanupRestored(clusters: ClusterRegistry, store: ObjectStore, input: CleanupInput): Promise<CleanupResult> {
   const resumed = Context.current().info.heartbeatDetails as CleanupCursor | undefined;
@@ -24,7 +25,7 @@ export async function cleanupRestored(clusters: ClusterRegistry, store: ObjectSt
     manifest = await readManifest(store, input.storage, input.backupId);
   } catch (err) {
     // No finished backup: the restore never started, so there is nothing of this migration to delete.
-    if ((err as { type?: string }).type === 'BackupNotFound') return result;
+    if ((err as { type?: string }).type === FAILURE.BackupNotFound) return result;
     throw err;
   }
   const plan = await readPlan(store, input.storage.bucket, manifest);

@@ -17,6 +17,7 @@ import { isWorkload } from '../objects/workloads.js';
 import { describeRef } from '../objects/describe.js';
 import { forEachConcurrently } from '../concurrency.js';
 import type { TypeResult } from '../store/backup-format.js';
+import { FAILURE } from '../domain/failures.js';
 
 /** Types listed at the same time by one backup (each with its namespaces' lists ahead, see listManyAhead). */
 const TYPES_AT_ONCE = 4;
@@ -76,7 +77,7 @@ export async function scanSource(source: Cluster, input: SelectionInput): Promis
     throw ApplicationFailure.nonRetryable(
       `resources.include names types that cluster "${input.source}" does not serve: ${selection.unknown.join(', ')}. ` +
         `Write them as kubectl does ("deployments", "deployments.apps", "widgets.example.com"); 'kubectl api-resources' lists them.`,
-      'InvalidRequest',
+      FAILURE.InvalidRequest,
     );
   }
   const allowed = new Set(selectResourceTypes(discovery.preferred, { include: ['*'], exclude: input.resources.exclude }).selected.map(resourceTypeName));
@@ -91,7 +92,7 @@ export async function scanSource(source: Cluster, input: SelectionInput): Promis
       `no namespace of cluster "${input.source}" matches namespaces.include ${JSON.stringify(input.namespaces.include)}` +
         (input.namespaces.exclude.length ? ` minus exclude ${JSON.stringify(input.namespaces.exclude)}` : '') +
         `; the cluster has: ${namespaceList.slice(0, 30).join(', ')}${namespaceList.length > 30 ? ` and ${namespaceList.length - 30} more` : ''}`,
-      'InvalidRequest',
+      FAILURE.InvalidRequest,
     );
   }
   const types = selection.selected
@@ -218,11 +219,11 @@ function listFailure(err: unknown, source: Cluster, type: TypeEntry, namespace: 
     return ApplicationFailure.nonRetryable(
       `the credentials for cluster "${source.name}" may not list ${type.name}${namespace ? ` in namespace ${namespace}` : ''}. ` +
         `Grant "list" on it, or add ${type.name} to resources.exclude.`,
-      'AccessDenied',
+      FAILURE.AccessDenied,
     );
   }
   if (err instanceof KubeApiError && err.code === 400 && labelSelector) {
-    return ApplicationFailure.nonRetryable(`labelSelector "${labelSelector}" is not valid: ${err.message}`, 'InvalidRequest');
+    return ApplicationFailure.nonRetryable(`labelSelector "${labelSelector}" is not valid: ${err.message}`, FAILURE.InvalidRequest);
   }
   return err;
 }
@@ -366,6 +367,6 @@ function nothingSelected(
       (filters.labelSelector ? ` matching labelSelector "${filters.labelSelector}"` : '') +
       (skipped ? ` (${skipped} left out on purpose: ${[...new Set(leftOut.map((g) => g.reason))].slice(0, 3).join('; ')})` : '') +
       '; a migration would only create empty namespaces. Check namespaces, resources and labelSelector.',
-    'InvalidRequest',
+    FAILURE.InvalidRequest,
   );
 }

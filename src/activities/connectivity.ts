@@ -7,6 +7,7 @@ import type { WorkerConfig } from '../config/worker-config.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { checkRoutes } from './routes.js';
 import { apiMessage } from '../kube/errors.js';
+import { FAILURE } from '../domain/failures.js';
 
 async function reach(cluster: Cluster, role: string): Promise<string> {
   try {
@@ -28,7 +29,7 @@ async function assertAllowed(cluster: Cluster, role: string, checks: [verb: stri
   if (denied.length) {
     throw ApplicationFailure.nonRetryable(
       `the credentials for the ${role} cluster "${cluster.name}" may not: ${denied.join(', ')}. Grant them, or use other credentials in the worker config.`,
-      'AccessDenied',
+      FAILURE.AccessDenied,
     );
   }
 }
@@ -80,7 +81,7 @@ async function checkStorage(store: ObjectStore, input: ConnectivityInput, report
     throw ApplicationFailure.nonRetryable(
       `the bucket "${input.storage.bucket}" does not take a write, read and delete under "${input.storage.prefix}/": ${(err as Error).name}: ${(err as Error).message}. ` +
         `Check that it exists and that the worker's S3 credentials may use it.`,
-      'StorageUnavailable',
+      FAILURE.StorageUnavailable,
     );
   }
   report.storage.roundTripMs = Date.now() - started;

@@ -19,6 +19,7 @@ import type { NotReadyCause } from '../domain/readiness-causes.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { apiStatus } from '../kube/errors.js';
 import { readManifest } from '../store/backup-store.js';
+import { FAILURE } from '../domain/failures.js';
 
 /** How often a wait for readiness looks again at why workloads are not ready. */
 const DIAGNOSE_EVERY_MS = 5_000;
@@ -65,7 +66,7 @@ export function routeWorkloadsOf(manifest: BackupManifest, routes: ReadinessInpu
     throw ApplicationFailure.nonRetryable(
       `routes name workloads that backup "${manifest.backupId}" does not hold (or holds twice under that name; write "kind/namespace/name"): ` +
         `${unknown.join(', ')}. Its workloads: ${manifest.workloads.slice(0, 20).map((w) => `${w.namespace}/${w.name}`).join(', ') || '(none)'}`,
-      'InvalidRequest',
+      FAILURE.InvalidRequest,
     );
   }
   return byRoute;

@@ -25,6 +25,7 @@ import type { WorkerConfig } from '../config/worker-config.js';
 import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION, PRE_EXISTING_ANNOTATION } from '../objects/labels.js';
 import { apiMessage, apiStatus, apiUnavailable, withApiRetry } from '../kube/errors.js';
 import { loadArchive, readManifest, readPlan } from '../store/backup-store.js';
+import { FAILURE } from '../domain/failures.js';
 
 /** Objects per heartbeat; a resumed wave redoes at most this many lookups. */
 export const CHUNK = 200;
@@ -215,7 +216,7 @@ async function waitEstablished(target: Cluster, names: string[], timeoutMs = 60_
     }
     if (!pending.size) return;
     if (Date.now() > deadline) {
-      throw ApplicationFailure.retryable(`CustomResourceDefinitions not Established in the target after ${timeoutMs / 1000} s: ${[...pending].join(', ')}`, 'CrdNotEstablished');
+      throw ApplicationFailure.retryable(`CustomResourceDefinitions not Established in the target after ${timeoutMs / 1000} s: ${[...pending].join(', ')}`, FAILURE.CrdNotEstablished);
     }
     heartbeat();
     await new Promise((r) => setTimeout(r, 250));
@@ -245,7 +246,7 @@ export async function preflightRestore(
     throw ApplicationFailure.nonRetryable(
       `the target cluster "${input.target}" does not serve ${missing.length} type(s) of backup "${input.backupId}", and the backup ` +
         `brings no CRD for them; nothing was written. Install them in the target first: ${missing.join('; ')}`,
-      'TypeNotServed',
+      FAILURE.TypeNotServed,
     );
   }
   const types = new Map(manifest.types.map((t) => [t.name, t]));
@@ -280,13 +281,13 @@ export async function preflightRestore(
   }
   const routeProblems = await routerObjectProblems(routerObjects, input.backupId, input.target);
   if (routeProblems.length) {
-    throw ApplicationFailure.nonRetryable(`${routeProblems.join('; ')}; nothing was written`, 'RouterMisconfigured');
+    throw ApplicationFailure.nonRetryable(`${routeProblems.join('; ')}; nothing was written`, FAILURE.RouterMisconfigured);
   }
   if (tooLargeCount) {
     throw ApplicationFailure.nonRetryable(
       `${tooLargeCount} object(s) of backup "${input.backupId}" are larger than a Kubernetes API server accepts, so the target would refuse ` +
         `them; nothing was written. Make them smaller in the source, or leave them out (labelSelector, resources.exclude): ${tooLarge.join('; ')}`,
-      'ObjectTooLarge',
+      FAILURE.ObjectTooLarge,
     );
   }
   return report;

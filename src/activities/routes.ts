@@ -14,6 +14,7 @@ import type { RouteCheckReport } from './contract.js';
 import { KubeApiError, resourcePath } from '../kube/rest.js';
 import { routerFor } from './traffic.js';
 import { apiStatus } from '../kube/errors.js';
+import { FAILURE } from '../domain/failures.js';
 
 /** What the migration brings into the target, as far as it is known before the backup. */
 export interface RouteSelection {
@@ -35,7 +36,7 @@ export function sourceNamespaceOf(mapping: NamespaceMapping, targetNamespace: st
 function routeProblem(route: RouteSpec, err: unknown): string {
   if (err instanceof RouterError) return `route "${route.name}": ${err.message}`;
   if (err instanceof KubeApiError && err.code === 403) {
-    throw ApplicationFailure.nonRetryable(`route "${route.name}": the worker's credentials may not read its router object: ${err.message}`, 'AccessDenied');
+    throw ApplicationFailure.nonRetryable(`route "${route.name}": the worker's credentials may not read its router object: ${err.message}`, FAILURE.AccessDenied);
   }
   throw err;
 }
@@ -90,7 +91,7 @@ export async function checkRoutes(
       problems.push(routeProblem(route, err));
     }
   }
-  if (problems.length) throw ApplicationFailure.nonRetryable(problems.join('; '), 'RouterMisconfigured');
+  if (problems.length) throw ApplicationFailure.nonRetryable(problems.join('; '), FAILURE.RouterMisconfigured);
   return report;
 }
 
@@ -155,8 +156,8 @@ export async function routerObjectProblems(objects: readonly BroughtRouterObject
 /** After the restore, before the first step: every route's router answers (its object exists in the target). */
 export function verifyRoutes(routers: WorkerConfig['routers'], clusters: ClusterRegistry, routes: readonly RouteSpec[]): Promise<RouteCheckReport> {
   return checkRoutes(routers, clusters, routes).catch((err: unknown) => {
-    if (err instanceof ApplicationFailure && err.type === 'RouterMisconfigured') {
-      throw ApplicationFailure.nonRetryable(`after the restore, before the first traffic step: ${err.message}`, 'RouterMisconfigured');
+    if (err instanceof ApplicationFailure && err.type === FAILURE.RouterMisconfigured) {
+      throw ApplicationFailure.nonRetryable(`after the restore, before the first traffic step: ${err.message}`, FAILURE.RouterMisconfigured);
     }
     throw err;
   });

@@ -4,6 +4,7 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { ConfigError } from '../config/worker-config.js';
 import { InvalidRequestError } from '../domain/request.js';
 import { CleanupRefusedError, MigrationIdTakenError } from '../client.js';
+import { FAILURE, INPUT_FAILURES } from '../domain/failures.js';
 
 export const EXIT = {
   ok: 0,
@@ -27,9 +28,6 @@ export class CliError extends Error {
     this.name = 'CliError';
   }
 }
-
-/** Failure types that mean the input was wrong, not that something broke on the way. */
-const INPUT_FAILURES = new Set(['InvalidRequest', 'UnknownCluster', 'BackupNotFound', 'UnsupportedBackupVersion', 'TypeNotServed', 'Conflict', 'MigrationIdReused']);
 
 function rootCause(err: unknown): unknown {
   let e = err;
@@ -56,7 +54,7 @@ export function describeError(err: unknown): { exitCode: number; message: string
     const cause = rootCause(err);
     const type = cause instanceof ApplicationFailure ? cause.type : undefined;
     const message = `the migration failed: ${cause instanceof Error ? cause.message : String(cause)}`;
-    if (type === 'BackupNotFound') return { exitCode: EXIT.notFound, message };
+    if (type === FAILURE.BackupNotFound) return { exitCode: EXIT.notFound, message };
     return { exitCode: type && INPUT_FAILURES.has(type) ? EXIT.invalid : EXIT.failed, message };
   }
   return { exitCode: EXIT.failed, message: err instanceof Error ? err.message : String(err) };

@@ -209,13 +209,23 @@ export const migrationRequestSchema = z.object({
     names.add(route.name);
   });
   const timeout = parseDuration(r.readiness.timeout) ?? 0;
-  if (parseDuration(r.readiness.pollInterval)! > timeout) {
+  if ((parseDuration(r.readiness.pollInterval) ?? 0) > timeout) {
     ctx.addIssue({ code: 'custom', path: ['readiness', 'pollInterval'], message: 'the poll interval must not be longer than the readiness timeout' });
   }
 });
 
+/** What a client sends (the workflow's input, and schema/migration-request.schema.json). */
 export type MigrationRequestInput = z.input<typeof migrationRequestSchema>;
-export type MigrationRequest = z.output<typeof migrationRequestSchema>;
+/** The request as the schema leaves it: defaults filled in, durations as written ("30s", or seconds as a number). */
+type CheckedRequest = z.output<typeof migrationRequestSchema>;
+/**
+ * The request as parseMigrationRequest returns it: checked, defaults filled in, and each duration parsed
+ * once into milliseconds (the `...Ms` fields) beside the value as written, which messages quote.
+ */
+export type MigrationRequest = Omit<CheckedRequest, 'traffic' | 'readiness'> & {
+  traffic: CheckedRequest['traffic'] & { stepIntervalMs: number; cutoverAfterMs?: number; observeForMs: number };
+  readiness: CheckedRequest['readiness'] & { pollIntervalMs: number; timeoutMs: number };
+};
 export type RouteSpec = z.output<typeof routeSchema>;
 export type StepSpec = z.output<typeof stepSchema>;
 export type MigrationTask = MigrationRequest['task'];
@@ -240,15 +250,40 @@ export function migrationIdProblem(id: string): string | undefined {
   return ID.test(id) ? undefined : `migration id "${id}" must be lower-case letters, digits and "-", at most 63 characters, starting and ending with a letter or digit`;
 }
 
-/** Validates and fills in defaults, or throws InvalidRequestError listing every problem at once. */
+/**
+ * Validates, fills in defaults and parses the durations into milliseconds, or throws InvalidRequestError
+ * listing every problem at once.
+ */
 export function parseMigrationRequest(input: unknown): MigrationRequest {
   const result = migrationRequestSchema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) return withMilliseconds(result.data);
   const problems = result.error.issues.map((issue) => {
     const where = issue.path.length ? issue.path.map(String).join('.') : '(request)';
     return `${where}: ${issue.message}`;
   });
   throw new InvalidRequestError(problems);
+}
+
+/** The checked request with each of its durations in milliseconds, parsed here once. */
+function withMilliseconds(request: CheckedRequest): MigrationRequest {
+  const { traffic, readiness } = request;
+  return {
+    ...request,
+    traffic: {
+      ...traffic,
+      stepIntervalMs: checkedMs(traffic.stepInterval),
+      ...(traffic.cutoverAfter === undefined ? {} : { cutoverAfterMs: checkedMs(traffic.cutoverAfter) }),
+      observeForMs: checkedMs(traffic.observeFor),
+    },
+    readiness: { ...readiness, pollIntervalMs: checkedMs(readiness.pollInterval), timeoutMs: checkedMs(readiness.timeout) },
+  };
+}
+
+/** A duration the schema accepted, in milliseconds. */
+function checkedMs(value: string | number): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new Error(`"${value}" passed the request schema but is not a duration`);
+  return ms;
 }
 
 /** The namespaces a request selects among those that exist, honouring `*` wildcards. */

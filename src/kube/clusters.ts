@@ -3,6 +3,7 @@ import * as k8s from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterConfig } from '../config/worker-config.js';
 import { KubeRest } from './rest.js';
+import { FAILURE } from '../domain/failures.js';
 
 /**
  * Requests per second per API server unless the config says otherwise: far above client-go's default
@@ -40,7 +41,7 @@ export class ClusterRegistry {
       throw ApplicationFailure.nonRetryable(
         `unknown cluster "${name}": this worker knows ${this.names().map((n) => `"${n}"`).join(', ')}. ` +
           `Add it under 'clusters:' in the worker config, or fix the name in the request.`,
-        'UnknownCluster',
+        FAILURE.UnknownCluster,
       );
     }
     const kc = new k8s.KubeConfig();
@@ -69,7 +70,7 @@ function restFor(name: string, config: ClusterConfig, kc: k8s.KubeConfig): KubeR
     // A kubeconfig this client cannot use stays unusable however often it is retried.
     throw ApplicationFailure.nonRetryable(
       `the worker cannot reach cluster "${name}" as its kubeconfig ${config.kubeconfig} says: ${(err as Error).message}. Fix the kubeconfig.`,
-      'ClusterMisconfigured',
+      FAILURE.ClusterMisconfigured,
     );
   }
 }

@@ -1,5 +1,6 @@
 // A traffic router moves a share of one entrypoint's requests from the source backend to the target.
 // One file per router kind; each verifies what it set by reading it back.
+import { FAILURE } from '../domain/failures.js';
 
 export interface TrafficRouter {
   /** Sends `percent` of requests to the target and the rest to the source; returns the weight read back. */
@@ -34,20 +35,20 @@ export const isObjectRouter = (router: TrafficRouter): router is ObjectRouter =>
 export const describeRouterObject = (o: Pick<RouterObjectRef, 'kind' | 'namespace' | 'name'>) => `${o.kind} ${o.namespace}/${o.name}`;
 
 export class RouterError extends Error {
-  override name = 'RouterError';
+  override name: string = FAILURE.RouterError;
 }
 
 /** The router's object (HTTPRoute, canary Ingress) is not in its cluster. */
 export class RouterObjectMissing extends RouterError {
-  override name = 'RouterObjectMissing';
+  override name: string = FAILURE.RouterObjectMissing;
 }
 
 /** The router could not be reached (its admin endpoint refused or did not answer): worth retrying. */
 export class RouterUnavailable extends Error {
-  override name = 'RouterUnavailable';
+  override name: string = FAILURE.RouterUnavailable;
 }
 
 /** What a router read back differs from what it set: worth retrying (someone else may have written meanwhile). */
 export class ReadBackMismatch extends Error {
-  override name = 'ReadBackMismatch';
+  override name: string = FAILURE.ReadBackMismatch;
 }

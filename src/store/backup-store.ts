@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { decrypt, type ArchiveKey } from './archive-crypto.js';
 import { decodeArchive, FORMAT_VERSION, indexKey, manifestKey, type ArchiveEntry, type BackupManifest, type RawObject, type StoredPlan, type TypeResult } from './backup-format.js';
 import { sha256, type ObjectStore } from './object-store.js';
+import { FAILURE } from '../domain/failures.js';
 
 /** Where backups live: a bucket and the prefix under it. */
 export interface BackupLocation {
@@ -22,29 +23,29 @@ export async function readManifest(store: ObjectStore, storage: BackupLocation, 
   if (cached) return cached;
   const data = await store.get(bucket, key);
   if (!data) {
-    throw ApplicationFailure.nonRetryable(`backup "${backupId}" not found: s3://${bucket}/${key} does not exist`, 'BackupNotFound');
+    throw ApplicationFailure.nonRetryable(`backup "${backupId}" not found: s3://${bucket}/${key} does not exist`, FAILURE.BackupNotFound);
   }
   let manifest: BackupManifest;
   try {
     manifest = JSON.parse(data.toString('utf8')) as BackupManifest;
   } catch {
-    throw ApplicationFailure.nonRetryable(`the manifest of backup "${backupId}" (s3://${bucket}/${key}) is not valid JSON`, 'CorruptBackup');
+    throw ApplicationFailure.nonRetryable(`the manifest of backup "${backupId}" (s3://${bucket}/${key}) is not valid JSON`, FAILURE.CorruptBackup);
   }
   if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
-    throw ApplicationFailure.nonRetryable(`the manifest of backup "${backupId}" (s3://${bucket}/${key}) is not a JSON object`, 'CorruptBackup');
+    throw ApplicationFailure.nonRetryable(`the manifest of backup "${backupId}" (s3://${bucket}/${key}) is not a JSON object`, FAILURE.CorruptBackup);
   }
   if (manifest.formatVersion !== FORMAT_VERSION) {
     throw ApplicationFailure.nonRetryable(
       `backup "${backupId}" has format version ${manifest.formatVersion}; this worker reads version ${FORMAT_VERSION}. ` +
         `Restore it with a kubeferry release that reads that version.`,
-      'UnsupportedBackupVersion',
+      FAILURE.UnsupportedBackupVersion,
     );
   }
   const lacking = manifestProblems(manifest);
   if (lacking.length) {
     throw ApplicationFailure.nonRetryable(
       `the manifest of backup "${backupId}" (s3://${bucket}/${key}) is damaged: ${lacking.join(', ')}`,
-      'CorruptBackup',
+      FAILURE.CorruptBackup,
     );
   }
   if (manifestCache.size > 100) manifestCache.clear();
@@ -80,13 +81,13 @@ export async function loadArchive(
 ): Promise<RawObject[]> {
   const data = await store.get(bucket, archive.key);
   if (!data) {
-    throw ApplicationFailure.nonRetryable(`archive s3://${bucket}/${archive.key} of backup "${backupId}" is missing`, 'CorruptBackup');
+    throw ApplicationFailure.nonRetryable(`archive s3://${bucket}/${archive.key} of backup "${backupId}" is missing`, FAILURE.CorruptBackup);
   }
   const actual = sha256(data);
   if (actual !== archive.sha256) {
     throw ApplicationFailure.nonRetryable(
       `archive s3://${bucket}/${archive.key} is corrupted: sha256 ${actual} does not match ${archive.sha256} in the manifest; nothing of it was restored`,
-      'CorruptBackup',
+      FAILURE.CorruptBackup,
     );
   }
   const plain = archive.encryption ? decryptArchive(data, `s3://${bucket}/${archive.key}`, backupId, encryptionKey) : data;
@@ -97,7 +98,7 @@ export async function loadArchive(
     throw ApplicationFailure.nonRetryable(
       `archive s3://${bucket}/${archive.key} of backup "${backupId}" is corrupted: its checksum matches the manifest, but it is not ` +
         `gzip-compressed JSON lines (${(err as Error).message}); nothing of it was restored`,
-      'CorruptBackup',
+      FAILURE.CorruptBackup,
     );
   }
 }
@@ -112,7 +113,7 @@ export async function readPlan(store: ObjectStore, bucket: string, manifest: Bac
   if (!data || sha256(data) !== manifest.plan.sha256) {
     throw ApplicationFailure.nonRetryable(
       `the restore plan s3://${bucket}/${manifest.plan.key} of backup "${manifest.backupId}" is ${data ? 'corrupted (sha256 mismatch)' : 'missing'}`,
-      'CorruptBackup',
+      FAILURE.CorruptBackup,
     );
   }
   const plan = JSON.parse(data.toString('utf8')) as StoredPlan;
@@ -123,7 +124,7 @@ export async function readPlan(store: ObjectStore, bucket: string, manifest: Bac
 
 function decryptArchive(data: Buffer, where: string, backupId: string, encryptionKey: ArchiveKey | undefined): Buffer {
   if (!encryptionKey) {
-    throw ApplicationFailure.nonRetryable(`archive ${where} is encrypted, but this worker has no backup encryption key (backupEncryption.keyFile)`, 'EncryptionKeyMissing');
+    throw ApplicationFailure.nonRetryable(`archive ${where} is encrypted, but this worker has no backup encryption key (backupEncryption.keyFile)`, FAILURE.EncryptionKeyMissing);
   }
   try {
     return decrypt(data, encryptionKey);
@@ -132,6 +133,6 @@ function decryptArchive(data: Buffer, where: string, backupId: string, encryptio
     const why = /unable to authenticate data/.test((err as Error).message)
       ? 'its authentication tag does not match (the archive was changed after it was written)'
       : (err as Error).message;
-    throw ApplicationFailure.nonRetryable(`archive ${where} of backup "${backupId}" cannot be decrypted: ${why}`, 'CorruptBackup');
+    throw ApplicationFailure.nonRetryable(`archive ${where} of backup "${backupId}" cannot be decrypted: ${why}`, FAILURE.CorruptBackup);
   }
 }

@@ -2,10 +2,11 @@
 // service or an operator lists and describes backups through it, never with credentials of its own.
 import { proxyActivities } from '@temporalio/workflow';
 import type { BackupListing, BackupSummary, MigrationActivities, StorageRef } from '../activities/contract.js';
+import { FAILURE } from '../domain/failures.js';
 
 const { listBackups: list, describeBackup: describe } = proxyActivities<MigrationActivities>({
   startToCloseTimeout: '1m',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['BackupNotFound', 'CorruptBackup', 'UnsupportedBackupVersion'] },
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [FAILURE.BackupNotFound, FAILURE.CorruptBackup, FAILURE.UnsupportedBackupVersion] },
 });
 
 /** Backups under a bucket and prefix, newest first; unfinished ones are listed as incomplete. */

@@ -7,6 +7,7 @@ import type { CleanupResult, MigrationActivities, StorageRef } from '../activiti
 import type { NamespaceMapping } from '../domain/namespace-mapping.js';
 import type { RouteSpec } from '../domain/request.js';
 import { cleanupWorkflowId } from './messages.js';
+import { FAILURE } from '../domain/failures.js';
 
 /**
  * Names and keys only: which migration, where its backup is, which routes it moved. Every run of the
@@ -30,7 +31,7 @@ export interface CleanupReport extends CleanupResult {
   finishedAt: string;
 }
 
-const nonRetryableErrorTypes = ['UnknownCluster', 'AccessDenied', 'CorruptBackup', 'UnsupportedBackupVersion', 'RouterNotConfigured', 'RouterMisconfigured'];
+const nonRetryableErrorTypes = [FAILURE.UnknownCluster, FAILURE.AccessDenied, FAILURE.CorruptBackup, FAILURE.UnsupportedBackupVersion, FAILURE.RouterNotConfigured, FAILURE.RouterMisconfigured];
 const { setRouteWeight } = proxyActivities<MigrationActivities>({
   startToCloseTimeout: '1m', retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes },
 });
@@ -41,7 +42,7 @@ const { cleanupRestored } = proxyActivities<MigrationActivities>({
 
 export async function cleanupMigration(request: CleanupRequest): Promise<CleanupReport> {
   if (workflowInfo().workflowId !== cleanupWorkflowId(request.migrationId)) {
-    throw ApplicationFailure.nonRetryable(`a cleanup of ${request.migrationId} runs as workflow ${cleanupWorkflowId(request.migrationId)}`, 'InvalidRequest');
+    throw ApplicationFailure.nonRetryable(`a cleanup of ${request.migrationId} runs as workflow ${cleanupWorkflowId(request.migrationId)}`, FAILURE.InvalidRequest);
   }
   setCurrentDetails(`**cleanup** of ${request.migrationId}: routes back to the source`);
   // Traffic first: nothing may be sent to objects about to be deleted.

@@ -28,6 +28,7 @@ import { startMigration } from '../../src/client.js';
 import { InvalidRequestError, routeSchema, type MigrationRequestInput } from '../../src/domain/request.js';
 import { BackupFixture, flipByte } from '../support/backup-fixtures.js';
 import { startStackWorker, type StackWorker } from '../support/stack.js';
+import { NON_RETRYABLE } from '../../src/domain/failures.js';
 
 const run = `bi-${randomBytes(3).toString('hex')}`;
 const bucket = 'kubeferry';
@@ -37,13 +38,6 @@ const crdNs = `${run}-crd`;
 const group = `${run}.kubeferry.test`;
 const seed = { prefix: `${root}/seed`, base: `${run}-base`, noCrd: `${run}-nocrd` };
 
-/** The failure types the workflow lists as non-retryable (src/workflows/migrate-cluster.ts), and Conflict/RestoreFailed it throws itself. */
-const NON_RETRYABLE = new Set([
-  'InvalidRequest', 'UnknownCluster', 'AccessDenied', 'BackupExists', 'BackupNotFound', 'CorruptBackup', 'UnsupportedBackupVersion',
-  'TypeNotServed', 'EncryptionKeyMissing', 'Conflict', 'RouterNotConfigured', 'RouterMisconfigured',
-]);
-/** Thrown with ApplicationFailure.nonRetryable (so never retried) but not in the workflow's list yet. */
-const NON_RETRYABLE_BY_FLAG = new Set(['ObjectTooLarge']);
 
 let stack: StackWorker;
 let client: Client;
@@ -461,7 +455,8 @@ describe('bad input on the local stack: a clear message, no retries, nothing lef
       assert.match(failure.message, c.expect.message);
 
       // (2) No retries: a non-retryable failure, and no activity (nor workflow task) ran twice.
-      assert.ok(NON_RETRYABLE.has(failure.type!) || NON_RETRYABLE_BY_FLAG.has(failure.type!), `${failure.type} is not non-retryable`);
+      // The workflow's retry policies stop at these (src/domain/failures.ts).
+      assert.ok((NON_RETRYABLE as readonly string[]).includes(failure.type!), `${failure.type} is not non-retryable`);
       assert.equal(failure.nonRetryable, true, 'the failure is marked non-retryable');
       assert.equal(attempts.workflowTaskFailures, 0, 'a workflow task failed (and would be retried)');
       for (const [activity, list] of attempts.attempts) assert.deepEqual(list.filter((n) => n !== 1), [], `${activity} ran more than once`);

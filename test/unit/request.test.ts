@@ -109,6 +109,26 @@ describe('migration request', () => {
     assert.equal(r.traffic.ratio, 'route');
   });
 
+  it('parses every duration once into milliseconds, keeping the value as written', () => {
+    const r = parseMigrationRequest({
+      ...valid,
+      traffic: { stepInterval: '1m30s', cutoverAfter: '1h', observeFor: 90 },
+      readiness: { pollInterval: 2.5, timeout: '10m' },
+    });
+    assert.deepEqual(
+      [r.traffic.stepIntervalMs, r.traffic.cutoverAfterMs, r.traffic.observeForMs, r.readiness.pollIntervalMs, r.readiness.timeoutMs],
+      [90_000, 3_600_000, 90_000, 2_500, 600_000],
+    );
+    assert.equal(r.traffic.stepInterval, '1m30s');
+    assert.equal(r.readiness.pollInterval, 2.5);
+    const defaults = parseMigrationRequest(valid);
+    assert.deepEqual(
+      [defaults.traffic.stepIntervalMs, defaults.traffic.observeForMs, defaults.readiness.pollIntervalMs, defaults.readiness.timeoutMs],
+      [30_000, 0, 5_000, 600_000],
+    );
+    assert.equal('cutoverAfterMs' in defaults.traffic, false);
+  });
+
   it('accepts resource filters as kubectl writes them', () => {
     const r = parseMigrationRequest({
       ...valid,

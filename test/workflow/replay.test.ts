@@ -1,7 +1,7 @@
 // Determinism: the saved histories of representative runs (test/histories/*.json, recorded by
 // `npm run histories:record`) replay against the current workflow code. A workflow change that would
 // break running migrations fails here; such a change goes behind patched() (see
-// src/workflows/migrate-cluster.ts), and the *.pre-patch.json and *.pre-<name>-patch.json histories, recorded
+// src/workflows/migration/legacy.ts), and the *.pre-patch.json and *.pre-<name>-patch.json histories, recorded
 // with the code before a patch, keep the old branch tested.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -114,7 +114,7 @@ describe('the replay check catches a workflow change that breaks running migrati
   it('fails with DeterminismViolationError when the held-step fix is not behind patched(): the pre-patch history breaks', async () => {
     const history = 'held-step-timeout.pre-patch.json';
     assert.ok(files.includes(history), `${history} is missing: record it with the workflow code before commit dbae331 (see scripts/record-histories.ts)`);
-    const file = changedCopy(tmp, 'unpatched', 'migrate-cluster.ts', [["patched('failed-phase-after-traffic-rollback')", 'true']]);
-    await rejectsAsNondeterministic(replay(await bundle(path.join(path.dirname(file), 'index.ts')), history));
+    const file = changedCopy(tmp, 'unpatched', 'migration/legacy.ts', [["patched('failed-phase-after-traffic-rollback')", 'true']]);
+    await rejectsAsNondeterministic(replay(await bundle(path.join(path.dirname(file), '..', 'index.ts')), history));
   });
 });
