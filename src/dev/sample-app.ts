@@ -38,30 +38,25 @@ type Manifest = k8s.KubernetesObject & Record<string, unknown>;
 export const FEATURE_FLAG_CRD = 'featureflags.shop.example.com';
 
 /** A Deployment with its ServiceAccount, ConfigMap, Secret and Service (the "basic" unit). */
+/** A workload whose pods carry the label `app` and run as the ServiceAccount of its name. */
+const workload = (kind: 'Deployment' | 'StatefulSet', ns: string, app: string, spec: object, pod: object): Manifest => ({
+  apiVersion: 'apps/v1', kind, metadata: { name: app, namespace: ns, labels: { app } },
+  spec: { ...spec, selector: { matchLabels: { app } }, template: { metadata: { labels: { app } }, spec: { serviceAccountName: app, ...pod } } },
+});
+
 const service = (ns: string, app: string, replicas: number, { team = 'shop', resources }: { team?: string; resources?: object } = {}): Manifest[] => [
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { team } } },
   { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: app, namespace: ns } },
   { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${app}-config`, namespace: ns }, data: { 'app.properties': `name=${app}\nlog.level=info\n` } },
   { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${app}-credentials`, namespace: ns }, type: 'Opaque', stringData: { password: `s3cr3t-${app}-${ns}` } },
-  {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: app, namespace: ns, labels: { app } },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app } },
-      template: {
-        metadata: { labels: { app } },
-        spec: {
-          serviceAccountName: app,
-          containers: [{
-            name: app, image: 'registry.example/shop/' + app + ':1.4.2', ports: [{ containerPort: 8080 }],
-            envFrom: [{ configMapRef: { name: `${app}-config` } }],
-            env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: `${app}-credentials`, key: 'password' } } }],
-            ...(resources ? { resources } : {}),
-          }],
-        },
-      },
-    },
-  },
+  workload('Deployment', ns, app, { replicas }, {
+    containers: [{
+      name: app, image: 'registry.example/shop/' + app + ':1.4.2', ports: [{ containerPort: 8080 }],
+      envFrom: [{ configMapRef: { name: `${app}-config` } }],
+      env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: `${app}-credentials`, key: 'password' } } }],
+      ...(resources ? { resources } : {}),
+    }],
+  }),
   {
     apiVersion: 'v1', kind: 'Service', metadata: { name: app, namespace: ns },
     spec: { selector: { app }, ports: [{ port: 80, targetPort: 8080 }] },
@@ -181,33 +176,22 @@ function fullApp(prefix: string) {
       apiVersion: 'v1', kind: 'Service', metadata: { name: 'ledger', namespace: billing, labels: { app: 'ledger' } },
       spec: { clusterIP: 'None', selector: { app: 'ledger' }, ports: [{ name: 'postgres', port: 5432 }] },
     },
-    {
-      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'ledger', namespace: billing, labels: { app: 'ledger' } },
-      spec: {
-        serviceName: 'ledger', replicas: 2, podManagementPolicy: 'Parallel',
-        selector: { matchLabels: { app: 'ledger' } },
-        template: {
-          metadata: { labels: { app: 'ledger' } },
-          spec: {
-            serviceAccountName: 'ledger',
-            containers: [{
-              name: 'postgres', image: 'registry.example/billing/postgres:16.4', ports: [{ name: 'postgres', containerPort: 5432 }],
-              env: [{ name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' }],
-              volumeMounts: [
-                { name: 'config', mountPath: '/etc/postgresql' },
-                { name: 'credentials', mountPath: '/etc/ledger', readOnly: true },
-                { name: 'data', mountPath: '/var/lib/postgresql/data' },
-              ],
-            }],
-            volumes: [
-              { name: 'config', configMap: { name: 'ledger-config' } },
-              { name: 'credentials', secret: { secretName: 'ledger-credentials' } },
-              { name: 'data', emptyDir: {} },
-            ],
-          },
-        },
-      },
-    },
+    workload('StatefulSet', billing, 'ledger', { serviceName: 'ledger', replicas: 2, podManagementPolicy: 'Parallel' }, {
+      containers: [{
+        name: 'postgres', image: 'registry.example/billing/postgres:16.4', ports: [{ name: 'postgres', containerPort: 5432 }],
+        env: [{ name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' }],
+        volumeMounts: [
+          { name: 'config', mountPath: '/etc/postgresql' },
+          { name: 'credentials', mountPath: '/etc/ledger', readOnly: true },
+          { name: 'data', mountPath: '/var/lib/postgresql/data' },
+        ],
+      }],
+      volumes: [
+        { name: 'config', configMap: { name: 'ledger-config' } },
+        { name: 'credentials', secret: { secretName: 'ledger-credentials' } },
+        { name: 'data', emptyDir: {} },
+      ],
+    }),
     {
       apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'ledger', namespace: billing },
       spec: { maxUnavailable: 1, selector: { matchLabels: { app: 'ledger' } } },
@@ -219,25 +203,14 @@ function fullApp(prefix: string) {
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'flagd', namespace: platform } },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'flagd-config', namespace: platform }, data: { 'flagd.yaml': `sources:\n  - namespaces: [${shop}, ${billing}, ${platform}]\n` } },
     flagReaderBinding(platform, platform, clusterRole),
-    {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'flagd', namespace: platform, labels: { app: 'flagd' } },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: 'flagd' } },
-        template: {
-          metadata: { labels: { app: 'flagd' } },
-          spec: {
-            serviceAccountName: 'flagd',
-            containers: [{
-              name: 'flagd', image: 'registry.example/platform/flagd:0.11.1', ports: [{ containerPort: 8013 }],
-              args: ['start', '--config', '/etc/flagd/flagd.yaml'],
-              volumeMounts: [{ name: 'config', mountPath: '/etc/flagd' }],
-            }],
-            volumes: [{ name: 'config', projected: { sources: [{ configMap: { name: 'flagd-config' } }] } }],
-          },
-        },
-      },
-    },
+    workload('Deployment', platform, 'flagd', { replicas: 2 }, {
+      containers: [{
+        name: 'flagd', image: 'registry.example/platform/flagd:0.11.1', ports: [{ containerPort: 8013 }],
+        args: ['start', '--config', '/etc/flagd/flagd.yaml'],
+        volumeMounts: [{ name: 'config', mountPath: '/etc/flagd' }],
+      }],
+      volumes: [{ name: 'config', projected: { sources: [{ configMap: { name: 'flagd-config' } }] } }],
+    }),
     {
       apiVersion: 'v1', kind: 'Service', metadata: { name: 'flagd', namespace: platform },
       spec: { selector: { app: 'flagd' }, ports: [{ port: 8013, targetPort: 8013 }] },

@@ -63,12 +63,17 @@ const backendRef = z.union([
   z.object({ name: kubeName('a backend name'), namespace: kubeName('a namespace').optional(), kind: z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/).optional(), group: z.string().regex(/^[a-z0-9.-]*$/).optional() }).strict(),
 ]).transform((ref) => (typeof ref === 'string' ? { name: ref } : ref));
 
+/** The fields of a route whose router keeps its weights in a Kubernetes object of one of the clusters. */
+const objectRoute = <R extends string>(router: R, object: string) => ({
+  ...routeCommon,
+  router: z.literal(router),
+  cluster: z.string().regex(CLUSTER_NAME, `the cluster (as configured on the worker) that holds the ${object}`),
+  namespace: kubeName(`the ${object}'s namespace`),
+});
+
 /** Gateway API: the weights of an HTTPRoute's backendRefs, in the cluster (by name) that holds the route. */
 const gatewayApiRoute = z.object({
-  ...routeCommon,
-  router: z.literal('gateway-api'),
-  cluster: z.string().regex(CLUSTER_NAME, 'the cluster (as configured on the worker) that holds the HTTPRoute'),
-  namespace: kubeName('the HTTPRoute\'s namespace'),
+  ...objectRoute('gateway-api', 'HTTPRoute'),
   httpRoute: kubeName('the HTTPRoute\'s name'),
   sourceBackend: backendRef,
   targetBackend: backendRef,
@@ -76,10 +81,7 @@ const gatewayApiRoute = z.object({
 
 /** ingress-nginx: the canary-weight annotation of a canary Ingress that routes to the target. */
 const ingressNginxRoute = z.object({
-  ...routeCommon,
-  router: z.literal('ingress-nginx'),
-  cluster: z.string().regex(CLUSTER_NAME, 'the cluster (as configured on the worker) that holds the canary Ingress'),
-  namespace: kubeName('the Ingress\'s namespace'),
+  ...objectRoute('ingress-nginx', 'canary Ingress'),
   canaryIngress: kubeName('the canary Ingress\'s name'),
 }).strict();
 

@@ -3,7 +3,8 @@
 // of them are left alone. The update is a read-modify-write with the object's resourceVersion, retried on
 // a conflict, and the weight is read back from the API server afterwards.
 import { KubeApiError, type KubeRest } from '../kube/rest.js';
-import { ReadBackMismatch, RouterError, RouterObjectMissing, type ObjectRouter, type RouterObjectRef } from './router.js';
+import { setObjectWeight } from './object-weight.js';
+import { RouterError, RouterObjectMissing, type ObjectRouter, type RouterObjectRef } from './router.js';
 
 export interface BackendRefSpec {
   name: string;
@@ -79,25 +80,13 @@ export class GatewayApiRouter implements ObjectRouter {
   }
 
   async setWeight(percent: number): Promise<number> {
-    if (!Number.isInteger(percent) || percent < 0 || percent > 100) throw new RouterError(`weight must be an integer 0..100, not ${percent}`);
-    for (let attempt = 1; ; attempt++) {
+    return setObjectWeight(percent, `HTTPRoute ${this.spec.namespace}/${this.spec.httpRoute}`, async () => {
       const route = await this.read();
       for (const { source, target } of this.splits(route)) {
         source.weight = 100 - percent;
         target.weight = percent;
       }
-      try {
-        // resourceVersion makes this a compare-and-swap: a concurrent edit is re-read, never overwritten.
-        await this.rest.request('PUT', PATH(this.spec.namespace, this.spec.httpRoute), { body: route });
-        break;
-      } catch (err) {
-        if (!(err instanceof KubeApiError && err.code === 409) || attempt >= 5) throw err;
-      }
-    }
-    const applied = await this.getWeight();
-    if (applied !== percent) {
-      throw new ReadBackMismatch(`HTTPRoute ${this.spec.namespace}/${this.spec.httpRoute} reads back ${applied}% to the target after setting ${percent}%`);
-    }
-    return applied;
+      await this.rest.request('PUT', PATH(this.spec.namespace, this.spec.httpRoute), { body: route });
+    }, () => this.getWeight());
   }
 }

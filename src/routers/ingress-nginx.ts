@@ -3,7 +3,8 @@
 // the percent of requests it gets, the primary Ingress takes the rest. The weight is written with a JSON
 // merge patch guarded by the object's resourceVersion and read back.
 import { KubeApiError, type KubeRest } from '../kube/rest.js';
-import { ReadBackMismatch, RouterError, RouterObjectMissing, type ObjectRouter, type RouterObjectRef } from './router.js';
+import { setObjectWeight } from './object-weight.js';
+import { RouterError, RouterObjectMissing, type ObjectRouter, type RouterObjectRef } from './router.js';
 
 export const CANARY = 'nginx.ingress.kubernetes.io/canary';
 export const CANARY_WEIGHT = 'nginx.ingress.kubernetes.io/canary-weight';
@@ -68,20 +69,11 @@ export class IngressNginxRouter implements ObjectRouter {
   }
 
   async setWeight(percent: number): Promise<number> {
-    if (!Number.isInteger(percent) || percent < 0 || percent > 100) throw new RouterError(`weight must be an integer 0..100, not ${percent}`);
-    for (let attempt = 1; ; attempt++) {
+    return setObjectWeight(percent, this.where, async () => {
       const current = await this.read();
       const total = Number(current.metadata?.annotations?.[CANARY_TOTAL] ?? 100);
       const patch = { metadata: { resourceVersion: current.metadata?.resourceVersion, annotations: { [CANARY_WEIGHT]: String(Math.round((percent / 100) * total)) } } };
-      try {
-        await this.rest.request('PATCH', this.path, { body: patch, contentType: 'application/merge-patch+json' });
-        break;
-      } catch (err) {
-        if (!(err instanceof KubeApiError && err.code === 409) || attempt >= 5) throw err;
-      }
-    }
-    const applied = await this.getWeight();
-    if (applied !== percent) throw new ReadBackMismatch(`${this.where} reads back ${applied}% to the target after setting ${percent}%`);
-    return applied;
+      await this.rest.request('PATCH', this.path, { body: patch, contentType: 'application/merge-patch+json' });
+    }, () => this.getWeight());
   }
 }
