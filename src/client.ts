@@ -2,10 +2,10 @@
 // `kubeferry` command line (src/cli/) is built on it.
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowNotFoundError, type LoadedDataConverter, type Payload } from '@temporalio/common';
 import { clientDataConverter } from './codec/data-converter.js';
 import type { PayloadEncryptionSettings } from './config/worker-config.js';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import { TEMPORAL_DEFAULTS, temporalSettings } from './config/temporal.js';
 import { formatDuration } from './domain/duration.js';
 import { readyPercent } from './domain/progress.js';
 import type { NotReadyCause } from './domain/readiness-causes.js';
@@ -20,28 +20,40 @@ import type { describeBackup as describeBackupWorkflow, listBackups as listBacku
 import type { CleanupReport, cleanupMigration as cleanupMigrationWorkflow } from './workflows/cleanup.js';
 import type { BackupListing, BackupSummary, StorageRef } from './activities/contract.js';
 
-export const DEFAULT_TASK_QUEUE = 'kubeferry';
+export const DEFAULT_TASK_QUEUE = TEMPORAL_DEFAULTS.taskQueue;
 
 export interface KubeferryClientOptions {
+  /** Default: TEMPORAL_ADDRESS, else 127.0.0.1:7233 (src/config/temporal.ts). */
   address?: string;
+  /** Default: TEMPORAL_NAMESPACE, else "default". */
   namespace?: string;
+  /** Default: KUBEFERRY_TASK_QUEUE, else "kubeferry". */
   taskQueue?: string;
   /**
    * Payload encryption, as the worker has it (the same key file): inputs are encrypted and results
    * decrypted here. Default: KUBEFERRY_PAYLOAD_KEY_FILE (and KUBEFERRY_PAYLOAD_KEY_ID) when set, else off.
    */
   payloadEncryption?: PayloadEncryptionSettings;
+  /** How long to wait for the frontend before failing (Temporal's default when omitted). */
+  connectTimeout?: string | number;
 }
 
+/** A client of the Temporal that the options (or the environment) name, and the task queue of kubeferry's workers there. */
 export async function connect(options: KubeferryClientOptions = {}): Promise<{ client: Client; taskQueue: string }> {
   const keyFile = process.env.KUBEFERRY_PAYLOAD_KEY_FILE || undefined;
   const keyId = process.env.KUBEFERRY_PAYLOAD_KEY_ID || undefined;
+  // Read before connecting, so that a missing or malformed payload key file is the error reported.
   const dataConverter = clientDataConverter(options.payloadEncryption ?? (keyFile ? { keyFile, ...(keyId ? { keyId } : {}) } : undefined));
-  const connection = await Connection.connect({ address: options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
-  return {
-    client: new Client({ connection, namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default', ...(dataConverter ? { dataConverter } : {}) }),
-    taskQueue: options.taskQueue ?? process.env.KUBEFERRY_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
-  };
+  const { address, namespace, taskQueue } = temporalSettings(options);
+  const connection = await Connection.connect({ address, ...(options.connectTimeout !== undefined ? { connectTimeout: options.connectTimeout } : {}) });
+  return { client: new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) }), taskQueue };
+}
+
+/** The first of some payloads, through the client's codecs (the last applied is undone first) and payload converter. */
+async function decodeFirst<T>(converter: LoadedDataConverter, payloads: Payload[]): Promise<T | undefined> {
+  let decoded = payloads;
+  for (const codec of [...converter.payloadCodecs].reverse()) decoded = await codec.decode(decoded);
+  return decoded[0] ? converter.payloadConverter.fromPayload<T>(decoded[0]) : undefined;
 }
 
 /**
@@ -178,7 +190,7 @@ async function pollingReadiness(client: Client, handle: WorkflowHandle): Promise
   const payloads = pending?.heartbeatDetails?.payloads;
   if (!payloads?.length) return undefined;
   // Through the client's data converter: with payload encryption the heartbeat is encrypted too.
-  const details = await decodeFromPayloadsAtIndex<{ ready?: unknown; total?: unknown; causes?: unknown }>(client.options.loadedDataConverter, 0, payloads);
+  const details = await decodeFirst<{ ready?: unknown; total?: unknown; causes?: unknown }>(client.options.loadedDataConverter, payloads);
   if (typeof details?.ready !== 'number' || typeof details.total !== 'number') return undefined;
   const causes = Array.isArray(details.causes)
     ? details.causes.filter((c): c is NotReadyCause => typeof c?.workload === 'string' && typeof c?.cause === 'string')
@@ -403,7 +415,7 @@ async function startInput(client: Client, handle: WorkflowHandle): Promise<unkno
   const history = await handle.fetchHistory();
   const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
   if (!payloads?.length) throw new Error(`the history of migration "${handle.workflowId}" holds no start input`);
-  return decodeFromPayloadsAtIndex(client.options.loadedDataConverter, 0, payloads);
+  return decodeFirst(client.options.loadedDataConverter, payloads);
 }
 
 /** Starts a backup of the request's selection (the backup id is the migration id unless it names one). */

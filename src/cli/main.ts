@@ -5,14 +5,15 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import YAML from 'yaml';
 import {
-  approveStep, cleanupMigration, describeBackup, getMigration, listBackups, listMigrations, pauseMigration, promoteMigration, resumeMigration,
+  approveStep, cleanupMigration, connect, describeBackup, getMigration, listBackups, listMigrations, pauseMigration, promoteMigration, resumeMigration,
   rollbackMigration, startMigration, watchMigration,
 } from '../client.js';
-import { clientDataConverter } from '../codec/data-converter.js';
 import { loadCliConfig, type CliConfig } from '../config/cli-config.js';
+import { ConfigError } from '../config/worker-config.js';
+import { TEMPORAL_DEFAULTS } from '../config/temporal.js';
 import { toDot, toMermaid } from '../domain/plan-graph.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest } from '../domain/request.js';
 import type { MigrationResult } from '../workflows/migrate-cluster.js';
@@ -54,15 +55,15 @@ function context(cmd: Command): Context {
     style,
     async client() {
       if (client) return client;
-      const { address, namespace } = config.temporal;
+      const { address, namespace, taskQueue } = config.temporal;
       // Payload encryption (payloadEncryption in the config, or KUBEFERRY_PAYLOAD_KEY_FILE): the key is read first.
-      const dataConverter = clientDataConverter(config.payloadEncryption);
-      const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((err: unknown) => {
+      const connected = await connect({ address, namespace, taskQueue, payloadEncryption: config.payloadEncryption, connectTimeout: '5s' }).catch((err: unknown) => {
+        if (err instanceof ConfigError) throw err;
         throw new CliError(`cannot reach Temporal at ${address} (${err instanceof Error ? err.message : String(err)}); ` +
           `set --address, TEMPORAL_ADDRESS or temporal.address in the config file, or start the local stack with 'npm run stack:up'`, EXIT.unreachable);
       });
-      connections.push(connection);
-      client = new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
+      client = connected.client;
+      connections.push(client.connection);
       return client;
     },
     print(value, table) {
@@ -168,9 +169,9 @@ export function program(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .option('--config <file>', 'config file (default: $KUBEFERRY_CONFIG, ./kubeferry.yaml, ~/.config/kubeferry/config.yaml, the local stack\'s)')
-    .option('--address <host:port>', 'Temporal frontend (default: $TEMPORAL_ADDRESS, temporal.address, 127.0.0.1:7233)')
-    .option('--temporal-namespace <namespace>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE, temporal.namespace, default)')
-    .option('--task-queue <queue>', 'the workers\' task queue (default: $KUBEFERRY_TASK_QUEUE, temporal.taskQueue, kubeferry)')
+    .option('--address <host:port>', `Temporal frontend (default: $TEMPORAL_ADDRESS, temporal.address, ${TEMPORAL_DEFAULTS.address})`)
+    .option('--temporal-namespace <namespace>', `Temporal namespace (default: $TEMPORAL_NAMESPACE, temporal.namespace, ${TEMPORAL_DEFAULTS.namespace})`)
+    .option('--task-queue <queue>', `the workers' task queue (default: $KUBEFERRY_TASK_QUEUE, temporal.taskQueue, ${TEMPORAL_DEFAULTS.taskQueue})`)
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
     .exitOverride();
 
@@ -354,7 +355,7 @@ export function program(): Command {
 }
 
 /** Connections opened by commands; closed when the command ends so the process can exit on its own. */
-const connections: Connection[] = [];
+const connections: Client['connection'][] = [];
 
 export async function run(argv: string[]): Promise<number> {
   const cli = program();

@@ -9,12 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ConfigError, readPayloadEncryption, type PayloadEncryptionSettings } from './worker-config.js';
+import { localWebUi, TEMPORAL_ENV, temporalSettings, type TemporalSettings } from './temporal.js';
 
 export interface CliConfig {
   /** The file read, if any. */
   file?: string;
   /** `webUi`: the Temporal Web UI's address, for links to a migration. */
-  temporal: { address: string; namespace: string; taskQueue: string; webUi?: string };
+  temporal: TemporalSettings & { webUi?: string };
   /** Names of the clusters the worker knows; used to catch a misspelt `--source` before starting. */
   clusters: string[];
   storage: { bucket?: string; prefix?: string };
@@ -77,16 +78,15 @@ export function loadCliConfig(overrides: CliConfigOverrides = {}, env: NodeJS.Pr
   const temporal = section('temporal');
   const storage = section('storage');
   const routes = section('routes');
+  const where = temporalSettings({ address: overrides.address, namespace: overrides.temporalNamespace, taskQueue: overrides.taskQueue }, env, temporal);
   for (const [name, route] of Object.entries(routes)) {
     if (!isRecord(route)) throw new ConfigError(`config file ${file}: routes.${name} must be a mapping (router, backend, workloads, ...)`);
   }
   return {
     ...(file ? { file } : {}),
     temporal: {
-      address: overrides.address ?? str(env.TEMPORAL_ADDRESS) ?? str(temporal.address) ?? '127.0.0.1:7233',
-      namespace: overrides.temporalNamespace ?? str(env.TEMPORAL_NAMESPACE) ?? str(temporal.namespace) ?? 'default',
-      taskQueue: overrides.taskQueue ?? str(env.KUBEFERRY_TASK_QUEUE) ?? str(temporal.taskQueue) ?? 'kubeferry',
-      ...withValue('webUi', str(env.TEMPORAL_UI_URL) ?? str(temporal.webUi) ?? localWebUi(overrides.address ?? str(env.TEMPORAL_ADDRESS) ?? str(temporal.address))),
+      ...where,
+      ...withValue('webUi', str(env[TEMPORAL_ENV.webUi]) ?? str(temporal.webUi) ?? localWebUi(where.address)),
     },
     clusters: Object.keys(section('clusters')),
     storage: {
@@ -103,7 +103,3 @@ const withPayloadEncryption = (settings: PayloadEncryptionSettings | undefined) 
 
 const withValue = <K extends string>(key: K, value: string | undefined) => (value === undefined ? {} : { [key]: value } as Record<K, string>);
 
-/** The dev server's Web UI sits next to its frontend; elsewhere the UI's address must be configured. */
-function localWebUi(address: string | undefined): string | undefined {
-  return address === undefined || /^(127\.0\.0\.1|localhost):7233$/.test(address) ? 'http://127.0.0.1:8233' : undefined;
-}

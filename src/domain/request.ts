@@ -7,7 +7,7 @@ import { resourceFilterProblem } from './resource-filter.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const NAMESPACE_PATTERN = /^[a-z0-9*]([-a-z0-9*]*[a-z0-9*])?$/;
-const CLUSTER_NAME = /^[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$/;
+export const CLUSTER_NAME = /^[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$/;
 // S3 bucket names (the DNS-compatible subset) and key prefixes without traversal.
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const KEY_PREFIX = /^(?!.*\.\.)[a-zA-Z0-9!_.*'()/-]*$/;

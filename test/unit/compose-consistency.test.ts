@@ -10,6 +10,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
+import { TEMPORAL_ENV } from '../../src/config/temporal.js';
 
 interface Service {
   command?: string[];
@@ -77,6 +78,8 @@ describe('docker-compose.yml and the local stack agree with the code', () => {
     const env = compose.services.worker!.environment!;
     const code = [read('src/worker.ts'), read('src/config/worker-config.ts')].join('\n');
     const readByWorker = new Set([...code.matchAll(/process\.env\.(\w+)/g)].map(([, name]) => name!));
+    // Where Temporal is comes from src/config/temporal.ts, by the variables it names.
+    for (const name of [TEMPORAL_ENV.address, TEMPORAL_ENV.namespace, TEMPORAL_ENV.taskQueue]) readByWorker.add(name);
     for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'KUBEFERRY_CONFIG', 'S3_ENDPOINT']) {
       assert.ok(name in env, `worker service lacks ${name}`);
       assert.ok(readByWorker.has(name), `the worker does not read ${name}`);
