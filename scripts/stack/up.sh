@@ -119,8 +119,12 @@ for name in source target; do
   kubectl --kubeconfig "$(kubeconfig_of "$name")" apply --server-side --force-conflicts \
     -f "$GATEWAY_API_DIR/crds/" >"$LOGS/gateway-api-$name.log" 2>&1 ||
     { tail -5 "$LOGS/gateway-api-$name.log" >&2; die "Gateway API CRDs could not be applied to $name"; }
+  # Served only once Established: the first tests list every type at once.
+  kubectl --kubeconfig "$(kubeconfig_of "$name")" wait --for=condition=Established crd --all --timeout=60s \
+    >>"$LOGS/gateway-api-$name.log" 2>&1 ||
+    { tail -5 "$LOGS/gateway-api-$name.log" >&2; die "Gateway API CRDs were not Established in $name within 60 s"; }
 done
-log "Gateway API $GATEWAY_API_VERSION CRDs applied to both clusters"
+log "Gateway API $GATEWAY_API_VERSION CRDs applied to both clusters and Established"
 
 # --- HTTP edges: one per cluster, standing in for its ingress (kwok pods run no processes) -----
 [[ -d "$REPO_DIR/node_modules" ]] || (cd "$REPO_DIR" && npm ci --no-audit --no-fund >"$LOGS/npm-ci.log" 2>&1) ||

@@ -22,6 +22,7 @@ import type { PreflightReport } from '../../src/activities/contract.js';
 import { discover } from '../../src/kube/discovery.js';
 import { createActivities, depsFromConfig } from '../../src/activities/index.js';
 import { KubeApiError, resourcePath, type KubeRest } from '../../src/kube/rest.js';
+import { withApiRetry } from '../../src/kube/errors.js';
 import { MIGRATION_ID_LABEL } from '../../src/objects/labels.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 import { startMigration } from '../../src/client.js';
@@ -302,7 +303,8 @@ async function sweepTarget(): Promise<Map<string, string[]>> {
   await Promise.all(types.map(async (t) => {
     let list: { items: RawObject[] };
     try {
-      list = await target.get<{ items: RawObject[] }>(resourcePath(t), { query: { labelSelector: MIGRATION_ID_LABEL } });
+      // Retried like the product's calls: a type whose storage is still initializing answers 429 for a moment.
+      list = await withApiRetry(() => target.get<{ items: RawObject[] }>(resourcePath(t), { query: { labelSelector: MIGRATION_ID_LABEL } }));
     } catch (err) {
       if (err instanceof KubeApiError && [404, 405, 503].includes(err.code)) return;
       throw err;

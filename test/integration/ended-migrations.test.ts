@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { discover } from '../../src/kube/discovery.js';
 import type { KubeRest } from '../../src/kube/rest.js';
 import { resourcePath } from '../../src/kube/rest.js';
+import { withApiRetry } from '../../src/kube/errors.js';
 import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION } from '../../src/objects/labels.js';
 import { CleanupRefusedError, cleanupMigration, getProgress, MigrationIdTakenError, startMigration } from '../../src/client.js';
 import { deleteNamespaces } from '../../src/dev/sample-app.js';
@@ -64,9 +65,10 @@ const request = (namespaces: string[], extra: Partial<MigrationRequestInput> = {
 async function labelledInTarget(migrationId: string): Promise<string[]> {
   const found: string[] = [];
   for (const t of (await discover(stack.target)).preferred.filter((r) => r.verbs.includes('list'))) {
-    const list = await stack.target.get<{ items?: { metadata?: { namespace?: string; name?: string } }[] }>(resourcePath({ ...t, namespaced: false }), {
+    // Retried like the product's calls: a type whose storage is still initializing answers 429 for a moment.
+    const list = await withApiRetry(() => stack.target.get<{ items?: { metadata?: { namespace?: string; name?: string } }[] }>(resourcePath({ ...t, namespaced: false }), {
       query: { labelSelector: `${MIGRATION_ID_LABEL}=${migrationId}` },
-    });
+    }));
     for (const o of list.items ?? []) found.push(`${t.kind} ${o.metadata?.namespace ?? ''}/${o.metadata?.name}`);
   }
   return found;
