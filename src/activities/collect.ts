@@ -86,7 +86,7 @@ export async function scanSource(source: Cluster, input: SelectionInput): Promis
 
   const namespaceList: string[] = [];
   for await (const page of listPages<RawObject>(source.rest, '/api/v1/namespaces')) namespaceList.push(...page.map((n) => n.metadata!.name!));
-  const namespaces = selectNamespaces({ namespaces: input.namespaces }, namespaceList);
+  const namespaces = selectNamespaces(input, namespaceList);
   if (namespaces.length === 0) {
     throw ApplicationFailure.nonRetryable(
       `no namespace of cluster "${input.source}" matches namespaces.include ${JSON.stringify(input.namespaces.include)}` +

@@ -29,7 +29,7 @@ export interface ConnectivityInput {
    * What the migration selects, so that a router object it brings (in a selected namespace of the source,
    * landing where the route names it) counts as valid before it exists in the target.
    */
-  selection?: { namespaces: { include: string[]; exclude: string[] }; namespaceMapping: NamespaceMapping };
+  selection?: { namespaces: { include: string[]; exclude: string[] }; namespaceMapping: NamespaceMapping; allowSystemNamespaces?: boolean };
 }
 
 export interface ConnectivityReport {

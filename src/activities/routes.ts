@@ -47,7 +47,7 @@ async function whyNotBrought(clusters: ClusterRegistry, route: RouteSpec, router
   if (route.cluster !== selection.target) return `it is in cluster "${route.cluster}", not in the migration's target "${selection.target}"`;
   const sourceNs = sourceNamespaceOf(selection.namespaceMapping, router.object.namespace);
   if (sourceNs === undefined) return `no source namespace lands in "${router.object.namespace}" (namespaces.mapping maps it away)`;
-  if (selectNamespaces({ namespaces: selection.namespaces }, [sourceNs]).length === 0) return `its source namespace "${sourceNs}" is not selected (namespaces.include/exclude)`;
+  if (selectNamespaces(selection, [sourceNs]).length === 0) return `its source namespace "${sourceNs}" is not selected (namespaces.include/exclude)`;
   try {
     await clusters.get(selection.source).rest.get(resourcePath({ ...router.object, namespaced: true }, sourceNs, router.object.name));
     return undefined;

@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { parseNamespaceMapping } from './namespace-mapping.js';
 import { resourceFilterProblem } from './resource-filter.js';
+import { isSystemNamespace, mappingCollisions } from './namespace-selection.js';
+
+export { selectNamespaces } from './namespace-selection.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const NAMESPACE_PATTERN = /^[a-z0-9*]([-a-z0-9*]*[a-z0-9*])?$/;
@@ -13,6 +16,9 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const KEY_PREFIX = /^(?!.*\.\.)[a-zA-Z0-9!_.*'()/-]*$/;
 const ID = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const HAPROXY_NAME = /^[A-Za-z0-9_.:-]+$/;
+/** The most entries a list of the request holds: far above real use, and a bound on the work one request can ask for. */
+const MAX_LIST = 1000;
+const MAX_ROUTES = 100;
 
 const duration = (what: string) =>
   z.union([z.string(), z.number()]).superRefine((value, ctx) => {
@@ -33,7 +39,10 @@ const clusterRef = z.object({
 /** "namespace/name" (a workload of any kind with that name) or "kind/namespace/name". */
 const workloadRef = z.string().regex(/^([a-z0-9.-]+\/)?[a-z0-9-]+\/[a-z0-9.-]+$/, 'a workload as "namespace/name" or "kind/namespace/name"');
 
-const namespacePattern = z.string().regex(NAMESPACE_PATTERN, 'a namespace name or pattern with * (lower-case letters, digits, "-" and "*")');
+const namespacePattern = z.string().max(63, 'a namespace name or pattern of at most 63 characters')
+  .regex(NAMESPACE_PATTERN, 'a namespace name or pattern with * (lower-case letters, digits, "-" and "*")')
+  // Runs of "*" match what one does; collapsed so that patterns compare as people mean them.
+  .transform((p) => p.replace(/\*{2,}/g, '*'));
 
 const resourceFilterEntry = z.string().superRefine((entry, ctx) => {
   const problem = resourceFilterProblem(entry);
@@ -46,7 +55,7 @@ const kubeName = (what: string) => z.string().regex(K8S_NAME, `${what}: lower-ca
 const routeCommon = {
   name: z.string().regex(DNS_LABEL, 'a route name: lower-case letters, digits and "-"'),
   /** The workloads that serve this entrypoint; the route gets no traffic in the target until one is ready. */
-  workloads: z.array(workloadRef).min(1, 'list at least one workload ("namespace/name") that serves the route'),
+  workloads: z.array(workloadRef).min(1, 'list at least one workload ("namespace/name") that serves the route').max(MAX_LIST, `at most ${MAX_LIST} workloads`),
 };
 
 /** HAProxy: a backend with a source and a target server, weights set through the runtime API. */
@@ -102,7 +111,7 @@ const stepSchema = z.union([
 
 export const trafficSchema = z.object({
   /** Target weights in percent, strictly increasing, ending at 100; a step may wait for approval. */
-  steps: z.array(stepSchema).min(1).prefault([10, 25, 50, 100]),
+  steps: z.array(stepSchema).min(1).max(MAX_ROUTES, `at most ${MAX_ROUTES} steps`).prefault([10, 25, 50, 100]),
   stepInterval: duration('traffic.stepInterval').default('30s'),
   /**
    * Grayscale time threshold: once traffic has been moving this long (paused time not counted), every
@@ -150,21 +159,26 @@ export const migrationRequestSchema = z.object({
   /** Restore reads this backup; migrate and backup write one under this id (default: the migration id). */
   backupId: z.string().regex(ID, 'a backup id: lower-case letters, digits and "-", at most 63').optional(),
   namespaces: z.object({
-    include: z.array(namespacePattern).min(1, 'name at least one namespace to migrate'),
-    exclude: z.array(namespacePattern).default([]),
+    include: z.array(namespacePattern).min(1, 'name at least one namespace to migrate').max(MAX_LIST, `at most ${MAX_LIST} entries`),
+    exclude: z.array(namespacePattern).max(MAX_LIST, `at most ${MAX_LIST} entries`).default([]),
     /** "old:new": restore the objects of namespace old into namespace new. */
-    mapping: z.array(z.string()).default([]).superRefine((entries, ctx) => {
+    mapping: z.array(z.string().max(127)).max(MAX_LIST, `at most ${MAX_LIST} entries`).default([]).superRefine((entries, ctx) => {
       for (const problem of parseNamespaceMapping(entries).problems) {
         const [index, ...rest] = problem.split(': ');
         ctx.addIssue({ code: 'custom', path: [Number(index)], message: rest.join(': ') });
       }
     }).transform((entries) => parseNamespaceMapping(entries).mapping),
   }, section('{ include: [<namespace>, ...] } (or -n on the command line)')).strict(),
+  /**
+   * Whether kube-system, kube-public, kube-node-lease and kubeferry-system may be selected: never by a
+   * wildcard otherwise, and naming one needs it too. Mappings into or out of them are refused regardless.
+   */
+  allowSystemNamespaces: z.boolean({ error: 'allowSystemNamespaces must be true or false' }).default(false),
   /** Resource types as kubectl names them ("deployments", "deploy", "deployments.apps", "*"), resolved by discovery. */
   resources: z.object({
-    include: z.array(resourceFilterEntry).min(1, 'name at least one resource type, or "*" for every type').default(['*']),
+    include: z.array(resourceFilterEntry).min(1, 'name at least one resource type, or "*" for every type').max(MAX_LIST, `at most ${MAX_LIST} entries`).default(['*']),
     exclude: z.array(resourceFilterEntry.refine((entry) => entry !== '*', '"*" would leave out every type; list the types to leave out'))
-      .default([]),
+      .max(MAX_LIST, `at most ${MAX_LIST} entries`).default([]),
   }).strict().default({ include: ['*'], exclude: [] }),
   /**
    * Cluster-scoped objects of the selected types. auto: only those the selected namespaced objects need;
@@ -185,7 +199,7 @@ export const migrationRequestSchema = z.object({
   admission: z.enum(['enforce', 'warn', 'off'], { error: 'admission must be "enforce", "warn" or "off"' }).default('enforce'),
   /** What to do with objects that already exist in the target. */
   existingObjects: z.enum(['skip', 'update', 'fail'], { error: 'existingObjects must be "skip", "update" or "fail"' }).default('skip'),
-  routes: z.array(routeSchema).default([]),
+  routes: z.array(routeSchema).max(MAX_ROUTES, `at most ${MAX_ROUTES} routes`).default([]),
   traffic: trafficSchema.prefault({}),
   readiness: readinessSchema.default({ pollInterval: '5s', timeout: '10m' }),
 }).strict().superRefine((r, ctx) => {
@@ -194,6 +208,19 @@ export const migrationRequestSchema = z.object({
   }
   if (r.task === 'restore' && !r.backupId) {
     ctx.addIssue({ code: 'custom', path: ['backupId'], message: 'a restore needs the id of an existing backup' });
+  }
+  r.namespaces.include.forEach((ns, i) => {
+    if (isSystemNamespace(ns) && !r.allowSystemNamespaces) {
+      ctx.addIssue({ code: 'custom', path: ['namespaces', 'include', i], message: `"${ns}" is a system namespace of the cluster; set allowSystemNamespaces: true to copy it` });
+    }
+  });
+  for (const [from, to] of Object.entries(r.namespaces.mapping)) {
+    const system = [from, to].filter(isSystemNamespace);
+    if (system.length) ctx.addIssue({ code: 'custom', path: ['namespaces', 'mapping'], message: `"${from}:${to}" maps ${system.includes(from) ? 'out of' : 'into'} the system namespace "${system[0]}"; system namespaces keep their names` });
+  }
+  // Over the namespaces named outright (patterns are checked against the source's namespaces by the backup).
+  for (const collision of mappingCollisions(r.namespaces.mapping, r.namespaces.include.filter((ns) => !ns.includes('*')))) {
+    ctx.addIssue({ code: 'custom', path: ['namespaces', 'mapping'], message: `the mapping is not one-to-one: ${collision}` });
   }
   const overlap = r.namespaces.include.filter((ns) => r.namespaces.exclude.includes(ns));
   if (overlap.length) {
@@ -286,14 +313,4 @@ function checkedMs(value: string | number): number {
   const ms = parseDuration(value);
   if (ms === undefined) throw new Error(`"${value}" passed the request schema but is not a duration`);
   return ms;
-}
-
-/** The namespaces a request selects among those that exist, honouring `*` wildcards. */
-export function selectNamespaces(request: { namespaces: { include: string[]; exclude: string[] } }, existing: readonly string[]): string[] {
-  const matches = (pattern: string, name: string) =>
-    new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(name);
-  return existing
-    .filter((ns) => request.namespaces.include.some((p) => matches(p, ns)))
-    .filter((ns) => !request.namespaces.exclude.some((p) => matches(p, ns)))
-    .sort();
 }

@@ -33,6 +33,9 @@ const RULES: Rule[] = [
   (o) => (o.kind === 'ServiceAccount' && o.metadata?.name === 'default' ? 'default ServiceAccount (every namespace gets its own)' : undefined),
   (o) => (o.kind === 'ConfigMap' && o.metadata?.name === 'kube-root-ca.crt' ? 'kube-root-ca.crt (published by the target cluster itself)' : undefined),
   (o) => (o.kind === 'Secret' && o.type === 'kubernetes.io/service-account-token' ? 'service-account token Secret (issued by the target)' : undefined),
+  (o) => (o.kind === 'Secret' && o.type === 'bootstrap.kubernetes.io/token' ? 'bootstrap token Secret (a join credential of the source cluster)' : undefined),
+  // A token Secret of any type that names its ServiceAccount: the target's token controller would fill it for the target.
+  (o) => (o.kind === 'Secret' && o.metadata?.annotations?.['kubernetes.io/service-account.name'] ? 'service-account token Secret (issued by the target)' : undefined),
   (o, ctx) => {
     // Only what the controller itself makes: a ConfigMap an operator hung under a Deployment is still copied.
     const owner = o.metadata?.ownerReferences?.find((r) => r.controller && CONTROLLER_CHILDREN[r.kind]?.includes(o.kind ?? ''));

@@ -55,6 +55,8 @@ export interface SelectionFilters {
   /** Resource types as kubectl writes them ("deployments.apps", "widgets.example.com", "*"). */
   resources: { include: string[]; exclude: string[] };
   clusterResources: 'auto' | 'include' | 'exclude';
+  /** kube-system, kube-public, kube-node-lease and kubeferry-system may be selected (never by default). */
+  allowSystemNamespaces?: boolean;
   labelSelector?: string;
 }
 

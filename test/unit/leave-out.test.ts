@@ -41,3 +41,11 @@ describe('left out of a backup', () => {
     assert.deepEqual(mergeLeftOut([{ reason: 'z', count: 1, examples: [] }, { reason: 'm', count: 1, examples: [] }]).map((g) => g.reason), ['m', 'z']);
   });
 });
+
+describe('credentials of the source cluster', () => {
+  it('are never copied: bootstrap tokens, and token Secrets that name their ServiceAccount', () => {
+    assert.match(leaveOutReason({ kind: 'Secret', type: 'bootstrap.kubernetes.io/token', metadata: { name: 'bootstrap-token-abcdef', namespace: 'kube-system' } } as never)!, /bootstrap token/);
+    assert.match(leaveOutReason({ kind: 'Secret', type: 'Opaque', metadata: { name: 't', annotations: { 'kubernetes.io/service-account.name': 'web' } } } as never)!, /service-account token/);
+    assert.equal(leaveOutReason({ kind: 'Secret', type: 'Opaque', metadata: { name: 't', annotations: { note: 'web' } } } as never), undefined);
+  });
+});

@@ -81,6 +81,18 @@ describe('migration request', () => {
     ['unknown task', { ...valid, task: 'copy' }, /^task: task must be one of/],
     ['unknown field', { ...valid, kubeconfig: 'apiVersion: v1' }, /^\(request\): Unrecognized key: "kubeconfig"/],
     ['a bad namespace mapping', { ...valid, namespaces: { include: ['shop'], mapping: ['shop=shop2'] } }, /^namespaces\.mapping\.0: "shop=shop2" is not "old:new"/],
+    ['a system namespace named without allowSystemNamespaces', { ...valid, namespaces: { include: ['shop', 'kube-system'] } },
+      /^namespaces\.include\.1: "kube-system" is a system namespace of the cluster; set allowSystemNamespaces: true/],
+    ['a mapping into a system namespace', { ...valid, namespaces: { include: ['shop'], mapping: ['shop:kube-system'] } },
+      /^namespaces\.mapping: "shop:kube-system" maps into the system namespace "kube-system"/],
+    ['a mapping out of a system namespace, even when allowed', { ...valid, allowSystemNamespaces: true, namespaces: { include: ['kube-public'], mapping: ['kube-public:pub'] } },
+      /^namespaces\.mapping: "kube-public:pub" maps out of the system namespace "kube-public"/],
+    ['a mapping that lands two selected namespaces in one', { ...valid, namespaces: { include: ['shop', 'billing'], mapping: ['shop:billing'] } },
+      /^namespaces\.mapping: the mapping is not one-to-one: "shop" and "billing" would both land in "billing"/],
+    ['a namespace pattern longer than a namespace name', { ...valid, namespaces: { include: ['a'.repeat(64)] } }, /^namespaces\.include\.0: a namespace name or pattern of at most 63/],
+    ['more routes than a request may hold', { ...valid, routes: Array.from({ length: 101 }, (_, i) => ({ ...valid.routes[0], name: `r${i}` })) }, /^routes: at most 100 routes/],
+    ['more namespaces than a request may hold', { ...valid, namespaces: { include: Array.from({ length: 1001 }, (_, i) => `ns-${i}`) } }, /^namespaces\.include: at most 1000 entries/],
+    ['more steps than a request may hold', { ...valid, traffic: { steps: Array.from({ length: 101 }, (_, i) => i) } }, /^traffic\.steps: at most 100 steps/],
     ['haproxy backend with a command in it', { ...valid, routes: [{ ...valid.routes[0], backend: 'web; shutdown' }] }, /^routes\.0\.backend: /],
   ];
   for (const [name, input, expected] of cases) {
@@ -156,6 +168,16 @@ describe('migration request', () => {
   it('accepts workloads as namespace/name and kind/namespace/name', () => {
     const workloads = ['shop/web', 'deployment/shop/web', 'statefulset/shop/db', 'widgets.example.com/shop/w-1', 'shop/web.v2'];
     assert.deepEqual(parseMigrationRequest({ ...valid, routes: [{ ...valid.routes[0], workloads }] }).routes[0]!.workloads, workloads);
+  });
+
+  it('lets a request copy system namespaces only when it says so', () => {
+    const r = parseMigrationRequest({ ...valid, allowSystemNamespaces: true, namespaces: { include: ['kube-public'] } });
+    assert.equal(r.allowSystemNamespaces, true);
+    assert.equal(parseMigrationRequest(valid).allowSystemNamespaces, false);
+  });
+
+  it('collapses runs of * in namespace patterns', () => {
+    assert.deepEqual(parseMigrationRequest({ ...valid, namespaces: { include: ['shop-***'], exclude: ['**-tmp'] } }).namespaces, { include: ['shop-*'], exclude: ['*-tmp'], mapping: {} });
   });
 
   it('accepts namespace patterns with * in include and exclude', () => {

@@ -20,7 +20,10 @@ export async function checkConnectivity(request: MigrationRequest, progress: Mig
     // migration itself brings (selected in the source, landing where the route names it) is valid.
     ...(movesTraffic(request) ? {
       routes: request.routes,
-      selection: { namespaces: { include: request.namespaces.include, exclude: request.namespaces.exclude }, namespaceMapping: request.namespaces.mapping },
+      selection: {
+        namespaces: { include: request.namespaces.include, exclude: request.namespaces.exclude }, namespaceMapping: request.namespaces.mapping,
+        ...(request.allowSystemNamespaces ? { allowSystemNamespaces: true } : {}),
+      },
     } : {}),
   });
 }
@@ -76,6 +79,7 @@ function selectionOf(request: MigrationRequest) {
     namespaces: { include: request.namespaces.include, exclude: request.namespaces.exclude },
     resources: { include: request.resources.include, exclude: request.resources.exclude },
     clusterResources: request.clusterResources,
+    ...(request.allowSystemNamespaces ? { allowSystemNamespaces: true } : {}),
     ...(request.labelSelector ? { labelSelector: request.labelSelector } : {}),
   };
 }
