@@ -86,7 +86,7 @@ export async function checkAdmission(
   const cursor: AdmissionCursor = resumed?.report ? resumed : { archive: 0, offset: 0, report: { checked: 0, refused: 0, refusals: [] } };
   const report = cursor.report;
   for (; cursor.archive < archives.length; cursor.archive++, cursor.offset = 0) {
-    const objects = await loadArchive(store, input.storage.bucket, input.backupId, archives[cursor.archive]!, encryptionKey);
+    const objects = await loadArchive(store, input.storage, manifest, archives[cursor.archive]!, encryptionKey);
     while (cursor.offset < objects.length) {
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('admission preflight cancelled');
       const chunk = objects.slice(cursor.offset, cursor.offset + CHUNK);

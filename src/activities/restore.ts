@@ -73,7 +73,7 @@ export async function restoreWave(
   const load = (i: number) => {
     const archive = archives[i]!;
     const type = types.get(archive.type)!;
-    const loading = loadArchive(store, input.storage.bucket, input.backupId, archive, encryptionKey)
+    const loading = loadArchive(store, input.storage, manifest, archive, encryptionKey)
       .then((objs) => objs.filter((o) => ids.has(objectId(type.kindKey, o.metadata?.namespace, o.metadata!.name!))));
     loading.catch(() => undefined); // awaited in its turn; not an unhandled rejection meanwhile
     return loading;
@@ -260,7 +260,7 @@ export async function preflightRestore(
   const tooLarge: string[] = [];
   let tooLargeCount = 0;
   for (const archive of manifest.archives) {
-    const objects = await loadArchive(store, input.storage.bucket, input.backupId, archive, encryptionKey);
+    const objects = await loadArchive(store, input.storage, manifest, archive, encryptionKey);
     report.objects += objects.length;
     heartbeat({ archive: archive.type });
     const type = types.get(archive.type)!;

@@ -102,12 +102,34 @@ export function encodeArchive(lines: readonly string[]): Buffer {
   return gzipSync(Buffer.from(lines.join('\n') + (lines.length ? '\n' : '')));
 }
 
-export function decodeArchive(data: Buffer): RawObject[] {
-  return gunzipSync(data)
-    .toString('utf8')
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map((line) => JSON.parse(line) as RawObject);
+/**
+ * The most bytes one part may hold uncompressed. Parts are closed at 8 MiB (plus the object that crossed
+ * it, at most the API server's 3 MiB); anything far above is not a part kubeferry wrote (a gzip bomb).
+ */
+export const MAX_PART_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The objects of a part. Errors never quote the part's contents (JSON.parse's own messages do, and a part
+ * may hold Secrets): they say which line is wrong.
+ */
+export function decodeArchive(data: Buffer, maxBytes = MAX_PART_BYTES): RawObject[] {
+  let text: string;
+  try {
+    text = gunzipSync(data, { maxOutputLength: maxBytes }).toString('utf8');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`it unpacks to more than ${maxBytes / 1024 / 1024} MiB, more than any part kubeferry writes`);
+    throw new Error(`it is not gzip-compressed JSON lines (${(err as Error).message})`);
+  }
+  return text.split('\n').filter((line) => line.length > 0).map((line, i) => {
+    let o: unknown;
+    try {
+      o = JSON.parse(line);
+    } catch {
+      throw new Error(`it is not gzip-compressed JSON lines: line ${i + 1} is not JSON`);
+    }
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`it is not gzip-compressed JSON lines: line ${i + 1} is not a JSON object`);
+    return o as RawObject;
+  });
 }
 
 /** What collecting one type learned: small, so that it can be stored and a killed backup can resume. */

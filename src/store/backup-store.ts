@@ -2,8 +2,8 @@
 // authentication tag) before anything of it is used, with failures that name the backup and the key.
 import { ApplicationFailure } from '@temporalio/common';
 import { decrypt, type ArchiveKey } from './archive-crypto.js';
-import { decodeArchive, FORMAT_VERSION, indexKey, manifestKey, type ArchiveEntry, type BackupManifest, type RawObject, type StoredPlan, type TypeResult } from './backup-format.js';
-import { sha256, type ObjectStore } from './object-store.js';
+import { archiveKey, decodeArchive, ENCRYPTED_TYPES, FORMAT_VERSION, indexKey, manifestKey, type ArchiveEntry, type BackupManifest, type RawObject, type StoredPlan, type TypeResult } from './backup-format.js';
+import { ObjectTooLargeError, sha256, type ObjectStore } from './object-store.js';
 import { FAILURE } from '../domain/failures.js';
 
 /** Where backups live: a bucket and the prefix under it. */
@@ -71,36 +71,65 @@ export async function readIndex(store: ObjectStore, { bucket, prefix }: BackupLo
   return data ? (JSON.parse(data.toString('utf8')) as TypeResult<ArchiveEntry[]>) : undefined;
 }
 
-/** Reads one archive, checks its sha256 against the manifest and decrypts it if it is encrypted. */
+/**
+ * Reads one archive and checks it before any of it is used: its key is the one the format derives for
+ * that type and part (no archive of another prefix or backup), its size and sha256 are the manifest's, it
+ * is decrypted when encrypted, unpacks within bounds, and every object in it is of the archive's type and,
+ * when namespaced, in one of the backup's namespaces.
+ */
 export async function loadArchive(
   store: ObjectStore,
-  bucket: string,
-  backupId: string,
+  storage: BackupLocation,
+  manifest: BackupManifest,
   archive: ArchiveEntry,
   encryptionKey: ArchiveKey | undefined,
 ): Promise<RawObject[]> {
-  const data = await store.get(bucket, archive.key);
+  const { bucket } = storage;
+  const backupId = manifest.backupId;
+  const where = `archive s3://${bucket}/${archive.key} of backup "${backupId}"`;
+  const corrupt = (why: string) => ApplicationFailure.nonRetryable(`${where} ${why}; nothing of it was restored`, FAILURE.CorruptBackup);
+  const type = manifest.types.find((t) => t.name === archive.type);
+  if (!type) throw corrupt(`is of type "${archive.type}", which the manifest does not list`);
+  const part = manifest.archives.filter((a) => a.type === archive.type).indexOf(archive) + 1;
+  const expected = archiveKey(storage.prefix, backupId, archive.type, part, Boolean(archive.encryption));
+  if (part === 0 || archive.key !== expected) throw corrupt(`is not where the format puts part ${part} of ${archive.type} (${expected})`);
+  if (ENCRYPTED_TYPES.has(archive.type) && !archive.encryption) throw corrupt(`holds ${archive.type} but is not encrypted`);
+  let data: Buffer | undefined;
+  try {
+    data = await store.get(bucket, archive.key, { maxBytes: archive.size });
+  } catch (err) {
+    if (err instanceof ObjectTooLargeError) throw corrupt(`is larger than its manifest entry (${archive.size} bytes)`);
+    throw err;
+  }
   if (!data) {
     throw ApplicationFailure.nonRetryable(`archive s3://${bucket}/${archive.key} of backup "${backupId}" is missing`, FAILURE.CorruptBackup);
   }
   const actual = sha256(data);
-  if (actual !== archive.sha256) {
+  if (data.length !== archive.size || actual !== archive.sha256) {
     throw ApplicationFailure.nonRetryable(
       `archive s3://${bucket}/${archive.key} is corrupted: sha256 ${actual} does not match ${archive.sha256} in the manifest; nothing of it was restored`,
       FAILURE.CorruptBackup,
     );
   }
   const plain = archive.encryption ? decryptArchive(data, `s3://${bucket}/${archive.key}`, backupId, encryptionKey) : data;
+  let objects: RawObject[];
   try {
-    return decodeArchive(plain);
+    objects = decodeArchive(plain);
   } catch (err) {
     // The bytes are what the manifest recorded, so they were written this way: reading again will not help.
-    throw ApplicationFailure.nonRetryable(
-      `archive s3://${bucket}/${archive.key} of backup "${backupId}" is corrupted: its checksum matches the manifest, but it is not ` +
-        `gzip-compressed JSON lines (${(err as Error).message}); nothing of it was restored`,
-      FAILURE.CorruptBackup,
-    );
+    throw corrupt(`is corrupted: its checksum matches the manifest, but ${(err as Error).message}`);
   }
+  const apiVersion = type.group ? `${type.group}/${type.version}` : type.version;
+  const namespaces = new Set(manifest.namespaces);
+  objects.forEach((o, i) => {
+    const name = `object ${i + 1} (${o.kind ?? '?'} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? '?'})`;
+    if (o.kind !== type.kind || o.apiVersion !== apiVersion) throw corrupt(`holds ${name}, which is not ${apiVersion} ${type.kind}`);
+    if (typeof o.metadata?.name !== 'string' || !o.metadata.name) throw corrupt(`holds ${name} without a name`);
+    const ns = o.metadata.namespace;
+    if (type.namespaced && (!ns || !namespaces.has(ns))) throw corrupt(`holds ${name}, outside the backup's namespaces`);
+    if (!type.namespaced && ns) throw corrupt(`holds ${name} with a namespace, but ${type.name} are cluster-scoped`);
+  });
+  return objects;
 }
 
 const planCache = new Map<string, StoredPlan>();

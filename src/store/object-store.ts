@@ -12,6 +12,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { readEnvFile, type StorageConfig } from '../config/worker-config.js';
 
+/** An object larger than its reader allows (see ObjectStore.get's maxBytes). */
+export class ObjectTooLargeError extends Error {
+  override name = 'ObjectTooLargeError';
+}
+
 export class ObjectStore {
   readonly client: S3Client;
 
@@ -50,10 +55,20 @@ export class ObjectStore {
     }
   }
 
-  async get(bucket: string, key: string): Promise<Buffer | undefined> {
+  /**
+   * The object's bytes, or undefined when there is none. With `maxBytes`, an object larger than that is
+   * refused before its body is read (a tampered or runaway object never fills the worker's memory).
+   */
+  async get(bucket: string, key: string, { maxBytes }: { maxBytes?: number } = {}): Promise<Buffer | undefined> {
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return Buffer.from(await out.Body!.transformToByteArray());
+      if (maxBytes !== undefined && (out.ContentLength ?? 0) > maxBytes) {
+        (out.Body as { destroy?: () => void } | undefined)?.destroy?.();
+        throw new ObjectTooLargeError(`s3://${bucket}/${key} holds ${out.ContentLength} bytes, more than the ${maxBytes} expected`);
+      }
+      const data = Buffer.from(await out.Body!.transformToByteArray());
+      if (maxBytes !== undefined && data.length > maxBytes) throw new ObjectTooLargeError(`s3://${bucket}/${key} holds ${data.length} bytes, more than the ${maxBytes} expected`);
+      return data;
     } catch (err) {
       if (httpStatus(err) === 404 || (err as { name?: string }).name === 'NoSuchKey') return undefined;
       throw err;

@@ -24,7 +24,7 @@ import { createActivities, depsFromConfig } from '../../src/activities/index.js'
 import { KubeApiError, resourcePath, type KubeRest } from '../../src/kube/rest.js';
 import { withApiRetry } from '../../src/kube/errors.js';
 import { MIGRATION_ID_LABEL } from '../../src/objects/labels.js';
-import { ObjectStore } from '../../src/store/object-store.js';
+import { ObjectStore, sha256 } from '../../src/store/object-store.js';
 import { startMigration } from '../../src/client.js';
 import { InvalidRequestError, routeSchema, type MigrationRequestInput } from '../../src/domain/request.js';
 import { BackupFixture, flipByte } from '../support/backup-fixtures.js';
@@ -222,6 +222,38 @@ const cases: Case[] = [
     await b.writeArchive(entry, flipByte(await b.read(entry.key)), { record: true });
     await b.saveManifest();
   }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /^archive s3:\/\/kubeferry\/.*\/resources\/secrets\/part-00001\.ndjson\.gz\.enc of backup "[^"]+" cannot be decrypted: its authentication tag does not match/ } },
+  // Tampered backups whose checksums were recomputed to match: refused by what the format itself fixes.
+  { name: 'an archive holding an object outside the namespaces of the backup, checksums recomputed', request: (c) => restore(c), seed: async (c) => {
+    const b = await copyOf(c);
+    const entry = b.archive('configmaps');
+    await b.writeObjects(entry, [...await b.objects(entry), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'planted', namespace: 'kube-system' }, data: { k: 'v' } }]);
+    await b.saveManifest();
+  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /^archive s3:\/\/kubeferry\/.*\/configmaps\/part-00001\.ndjson\.gz of backup "[^"]+" holds object \d+ \(ConfigMap kube-system\/planted\), outside the backup's namespaces; nothing of it was restored/ } },
+  { name: 'an archive holding an object of another type, checksums recomputed', request: (c) => restore(c), seed: async (c) => {
+    const b = await copyOf(c);
+    const entry = b.archive('configmaps');
+    await b.writeObjects(entry, [...await b.objects(entry), {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'planted-admin' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'Group', name: 'system:authenticated', apiGroup: 'rbac.authorization.k8s.io' }],
+    }]);
+    await b.saveManifest();
+  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /holds object \d+ \(ClusterRoleBinding planted-admin\), which is not v1 ConfigMap/ } },
+  { name: 'an archive key pointing into another backup', request: (c) => restore(c), seed: async (c) => {
+    const b = await copyOf(c);
+    const entry = b.archive('configmaps');
+    const elsewhere = entry.key.replace(`/backups/${c.backupId}/`, `/backups/${c.backupId}-other/`);
+    await store.put(bucket, elsewhere, await b.read(entry.key));
+    entry.key = elsewhere;
+    await b.saveManifest();
+  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /-other\/resources\/configmaps\/part-00001\.ndjson\.gz of backup "[^"]+" is not where the format puts part 1 of configmaps/ } },
+  { name: 'an archive larger than its manifest entry', request: (c) => restore(c), seed: async (c) => {
+    const b = await copyOf(c);
+    const entry = b.archive('configmaps');
+    const data = Buffer.concat([await b.read(entry.key), Buffer.alloc(4096)]);
+    await b.writeArchive(entry, data, { record: false });
+    entry.sha256 = sha256(data);
+    await b.saveManifest();
+  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /configmaps\/part-00001\.ndjson\.gz of backup "[^"]+" is larger than its manifest entry \(\d+ bytes\)/ } },
   { name: 'a missing archive', request: (c) => restore(c), seed: async (c) => {
     const b = await copyOf(c);
     await store.delete(bucket, b.archive('configmaps').key);
