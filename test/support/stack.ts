@@ -79,10 +79,17 @@ export async function startStackWorker(run: string): Promise<StackWorker> {
 /** Polls until `probe` returns a value (an error counts as not yet); fails naming what it waited for. */
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let last: unknown;
   for (;;) {
-    const value = await probe().catch(() => undefined);
+    const value = await probe().catch((err: unknown) => {
+      last = err;
+      return undefined;
+    });
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const why = last === undefined ? '' : `; the last attempt said: ${last instanceof Error ? `${last.name}: ${last.message}` : String(last)}`;
+      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${why}`);
+    }
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
