@@ -19,7 +19,7 @@ import { describe } from '../objects/describe.js';
 import { notServed } from '../objects/served-types.js';
 import { sanitize } from '../objects/sanitize/index.js';
 import { ApplicationFailure } from '@temporalio/activity';
-import { mappingCollisions } from '../domain/namespace-selection.js';
+import { oneToOneProblem } from '../domain/namespace-selection.js';
 import { FAILURE } from '../domain/failures.js';
 
 const LOOKUPS_IN_FLIGHT = 16;
@@ -59,11 +59,8 @@ export async function planMigration(clusters: ClusterRegistry, input: PlanInput)
   const source = clusters.get(input.source);
   const target = clusters.get(input.target);
   const [scan, targetDiscovery] = await Promise.all([scanSource(source, input), discover(target.rest)]);
-  const collisions = mappingCollisions(input.namespaceMapping, scan.namespaces);
-  if (collisions.length) {
-    throw ApplicationFailure.nonRetryable(`namespaces.mapping is not one-to-one over the selected namespaces: ${collisions.join('; ')}. ` +
-      'Map each of them to a namespace of its own.', FAILURE.InvalidRequest);
-  }
+  const notOneToOne = oneToOneProblem(input.namespaceMapping, scan.namespaces, 'the selected namespaces');
+  if (notOneToOne) throw ApplicationFailure.nonRetryable(notOneToOne, FAILURE.InvalidRequest);
   const conflicts = { count: 0, examples: [] as string[] };
   // A type the target does not serve yet cannot have conflicts there (decided once per type).
   const servedByTarget = new Map<string, boolean>();

@@ -14,7 +14,7 @@ import { sanitize, type SanitizeContext } from '../objects/sanitize/index.js';
 import { describe } from '../objects/describe.js';
 import { sizeProblem } from '../objects/size-limits.js';
 import { notServed } from '../objects/served-types.js';
-import { mappingCollisions } from '../domain/namespace-selection.js';
+import { oneToOneProblem } from '../domain/namespace-selection.js';
 import type { OwnerKey } from '../objects/raw-object.js';
 import { applyOver, differsInTarget } from './conflicts.js';
 import { discover } from '../kube/discovery.js';
@@ -238,11 +238,8 @@ export async function preflightRestore(
 ): Promise<PreflightReport> {
   const manifest = await readManifest(store, input.storage, input.backupId);
   if (input.routes) routeWorkloadsOf(manifest, input.routes);
-  const collisions = mappingCollisions(input.namespaceMapping, manifest.namespaces);
-  if (collisions.length) {
-    throw ApplicationFailure.nonRetryable(`namespaces.mapping is not one-to-one over the namespaces of backup "${manifest.backupId}": ${collisions.join('; ')}. ` +
-      'Map each of them to a namespace of its own.', FAILURE.InvalidRequest);
-  }
+  const notOneToOne = oneToOneProblem(input.namespaceMapping, manifest.namespaces, `the namespaces of backup "${manifest.backupId}"`);
+  if (notOneToOne) throw ApplicationFailure.nonRetryable(notOneToOne, FAILURE.InvalidRequest);
   // Router objects the restore may bring: found in the archives below, judged as they will land.
   const routerObjects = routerObjectsIn(routers, clusters, input.routers ?? [], input.target, input.namespaceMapping);
   const plan = await readPlan(store, input.storage.bucket, manifest);

@@ -6,6 +6,7 @@ import { parseEnv } from 'node:util';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { CLUSTER_NAME } from '../domain/request.js';
+import { jsonSchemaFile } from '../domain/request-json-schema.js';
 import { temporalSettings, type TemporalSettings } from './temporal.js';
 
 export interface ClusterConfig {
@@ -216,10 +217,9 @@ export const WORKER_CONFIG_SCHEMA_ID = 'https://kubeferry.dev/schema/worker-conf
 
 /** The config file's JSON Schema, for editors (schema/worker-config.schema.json is its committed copy). */
 export function workerConfigJsonSchema(): Record<string, unknown> {
-  return {
-    ...z.toJSONSchema(workerConfigFileSchema, { io: 'input', unrepresentable: 'any' }),
+  return jsonSchemaFile(workerConfigFileSchema, {
     $id: WORKER_CONFIG_SCHEMA_ID,
     title: 'kubeferry worker and CLI configuration',
     description: 'The YAML file KUBEFERRY_CONFIG names: clusters, storage, routers, keys and Temporal (the worker); routes and defaults (the CLI).',
-  };
+  });
 }

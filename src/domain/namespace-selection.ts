@@ -71,3 +71,11 @@ export function mappingCollisions(mapping: NamespaceMapping, selected: readonly 
   return [...landing].filter(([, from]) => from.length > 1)
     .map(([to, from]) => `${from.map((f) => `"${f}"`).join(' and ')} would both land in "${to}"`);
 }
+
+/** Why a mapping is not one-to-one over some namespaces (`over` says which, for people), or undefined. */
+export function oneToOneProblem(mapping: NamespaceMapping, namespaces: readonly string[], over: string): string | undefined {
+  const collisions = mappingCollisions(mapping, namespaces);
+  return collisions.length
+    ? `namespaces.mapping is not one-to-one over ${over}: ${collisions.join('; ')}. Map each of them to a namespace of its own.`
+    : undefined;
+}

@@ -8,11 +8,15 @@ import { migrationRequestSchema } from './request.js';
 
 export const REQUEST_SCHEMA_ID = 'https://kubeferry.dev/schema/migration-request.schema.json';
 
+/** A zod schema as a JSON Schema file of schema/: what clients write (the input side), named and described. */
+export function jsonSchemaFile(schema: z.ZodType, meta: { $id: string; title: string; description: string }): Record<string, unknown> {
+  return { ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }), ...meta };
+}
+
 export function requestJsonSchema(): Record<string, unknown> {
-  return {
-    ...z.toJSONSchema(migrationRequestSchema, { io: 'input', unrepresentable: 'any' }),
+  return jsonSchemaFile(migrationRequestSchema, {
     $id: REQUEST_SCHEMA_ID,
     title: 'kubeferry migration request',
     description: 'Input of the migrateCluster workflow (task queue "kubeferry" by default; the workflow id is the migration id).',
-  };
+  });
 }
