@@ -3,13 +3,14 @@
 // the namespace it lands in, with that namespace's ResourceQuotas and LimitRanges already in place (the
 // waves restore them first). Quotas, LimitRanges, Pod Security admission and validating webhooks answer
 // as they would for the controller; nothing is persisted.
-import { CancelledFailure, Context, heartbeat } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
+import { heartbeatOrStop } from './cancellation.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { makesPods, podFor } from '../domain/pod-templates.js';
 import type { RawObject } from '../store/backup-format.js';
 import type { Cluster, ClusterRegistry } from '../kube/clusters.js';
 import type { AdmissionInput, AdmissionRefusal, AdmissionReport } from './contract.js';
-import type { ArchiveKey } from '../store/archive-crypto.js';
+import type { BackupKeyring } from '../store/archive-crypto.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { forEachConcurrently } from '../concurrency.js';
 import { CHUNK } from './restore.js';
@@ -74,11 +75,11 @@ interface AdmissionCursor {
 export async function checkAdmission(
   clusters: ClusterRegistry,
   store: ObjectStore,
-  encryptionKey: ArchiveKey | undefined,
+  keys: BackupKeyring | undefined,
   input: AdmissionInput,
 ): Promise<AdmissionReport> {
   const ctx = Context.current();
-  const manifest = await readManifest(store, input.storage, input.backupId);
+  const manifest = await readManifest(store, input.storage, input.backupId, keys);
   const target = clusters.get(input.target);
   const podTypes = new Set(manifest.types.filter((t) => makesPods({ kind: t.kind, apiVersion: t.group ? `${t.group}/${t.version}` : t.version })).map((t) => t.name));
   const archives = manifest.archives.filter((a) => podTypes.has(a.type));
@@ -86,7 +87,7 @@ export async function checkAdmission(
   const cursor: AdmissionCursor = resumed?.report ? resumed : { archive: 0, offset: 0, report: { checked: 0, refused: 0, refusals: [] } };
   const report = cursor.report;
   for (; cursor.archive < archives.length; cursor.archive++, cursor.offset = 0) {
-    const objects = await loadArchive(store, input.storage, manifest, archives[cursor.archive]!, encryptionKey);
+    const objects = await loadArchive(store, input.storage, manifest, archives[cursor.archive]!, keys);
     while (cursor.offset < objects.length) {
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('admission preflight cancelled');
       const chunk = objects.slice(cursor.offset, cursor.offset + CHUNK);
@@ -96,7 +97,7 @@ export async function checkAdmission(
         countDryRun(report, describe(obj), await dryRunPods(target, landing));
       }, target.concurrency);
       cursor.offset += chunk.length;
-      heartbeat(cursor);
+      heartbeatOrStop(cursor);
     }
   }
   report.refusals.sort(byWorkload);

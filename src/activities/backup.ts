@@ -2,11 +2,12 @@
 // encrypted. After each type, what was learned of it (ids, references, workloads) is stored next to the
 // parts and the finished types are heartbeated, so a backup whose worker dies resumes at the next type.
 // The manifest goes last: its presence is what makes a backup complete.
-import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { heartbeatOrStop } from './cancellation.js';
 import { planObjectWaves, waveSummaries } from '../domain/dependency-graph.js';
 import type { BackupInput, BackupListing, BackupSummary, ListBackupsInput } from './contract.js';
 import { type ArchiveEntry, archiveKey, type BackupManifest, backupRoot, backupsRoot, encodeArchive, ENCRYPTED_TYPES, FORMAT_VERSION, indexKey, manifestKey, planKey, type RawObject, type TypeEntry } from '../store/backup-format.js';
-import { encrypt, type ArchiveKey } from '../store/archive-crypto.js';
+import { authenticate, encrypt, type BackupKeyring } from '../store/archive-crypto.js';
 import type { ClusterRegistry } from '../kube/clusters.js';
 import { collectSelection, scanSource, type ObjectSink } from './collect.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -30,7 +31,9 @@ class ArchiveSink implements ObjectSink<ArchiveEntry[]> {
     private readonly bucket: string,
     private readonly prefix: string,
     private readonly backupId: string,
-    private readonly encryptionKey: ArchiveKey | undefined,
+    private readonly keys: BackupKeyring | undefined,
+    /** This attempt of the backup activity: its parts never share a key with another attempt's. */
+    private readonly attempt: number,
   ) {}
 
   async add(type: TypeEntry, obj: RawObject): Promise<void> {
@@ -49,7 +52,7 @@ class ArchiveSink implements ObjectSink<ArchiveEntry[]> {
 
   private async flush(type: TypeEntry): Promise<void> {
     const secret = ENCRYPTED_TYPES.has(type.name);
-    if (secret && !this.encryptionKey) {
+    if (secret && !this.keys) {
       throw ApplicationFailure.nonRetryable(
         `${type.name} are selected, but this worker has no backup encryption key, and Secrets are never stored in plain text. ` +
           `Set backupEncryption.keyFile in the worker config (64 hex characters), or add ${type.name} to resources.exclude.`,
@@ -60,11 +63,12 @@ class ArchiveSink implements ObjectSink<ArchiveEntry[]> {
     const gz = encodeArchive(this.lines);
     this.lines = [];
     this.bytes = 0;
-    const key = archiveKey(this.prefix, this.backupId, type.name, this.parts.length + 1, secret);
-    const { size, sha256 } = await this.store.put(this.bucket, key, secret ? encrypt(gz, this.encryptionKey!) : gz);
+    const part = this.parts.length + 1;
+    const key = archiveKey(this.prefix, this.backupId, type.name, part, secret, this.attempt);
+    const { size, sha256 } = await this.store.put(this.bucket, key, secret ? encrypt(gz, this.keys!, { backupId: this.backupId, type: type.name, part }) : gz);
     this.parts.push({
-      type: type.name, key, count, size, sha256,
-      ...(secret ? { encryption: { algorithm: 'AES-256-GCM' as const, keyId: this.encryptionKey!.id } } : {}),
+      type: type.name, key, count, size, sha256, attempt: this.attempt,
+      ...(secret ? { encryption: { algorithm: 'AES-256-GCM' as const, keyId: this.keys!.current } } : {}),
     });
   }
 }
@@ -77,7 +81,7 @@ interface BackupCursor {
 export async function backupResources(
   clusters: ClusterRegistry,
   store: ObjectStore,
-  encryptionKey: ArchiveKey | undefined,
+  keys: BackupKeyring | undefined,
   input: BackupInput,
 ): Promise<BackupSummary> {
   const { bucket, prefix } = input.storage;
@@ -91,7 +95,7 @@ export async function backupResources(
       // Finished by an earlier attempt of this same run (the worker died before reporting it). A manifest
       // from before runs were recorded can only be this run's when this is a later attempt.
       const sameRun = manifest.migrationRunId ? manifest.migrationRunId === runId : info.attempt > 1;
-      if (sameRun) return summarize(manifest);
+      if (sameRun) return summarize(await readManifest(store, input.storage, input.backupId, keys));
       throw ApplicationFailure.nonRetryable(
         `migration id "${input.migrationId}" was used before: backup "${input.backupId}" in s3://${bucket}/${prefix} is the snapshot of an ` +
           `earlier run (completed ${manifest.completedAt}), and a migration never restores an old snapshot as its own. Run ` +
@@ -108,15 +112,18 @@ export async function backupResources(
   const scan = await scanSource(source, input);
   const cursor: BackupCursor = { typesDone: [] };
   const resumed = new Set((Context.current().info.heartbeatDetails as BackupCursor | undefined)?.typesDone ?? []);
-  const kept = await collectSelection(source, scan, input, () => new ArchiveSink(store, bucket, prefix, input.backupId, encryptionKey), {
-    resume: async (type) => (resumed.has(type.name) ? readIndex(store, input.storage, input.backupId, type.name) : undefined),
+  const kept = await collectSelection(source, scan, input, () => new ArchiveSink(store, bucket, prefix, input.backupId, keys, info.attempt), {
+    resume: async (type) => (resumed.has(type.name) ? readIndex(store, input.storage, input.backupId, type.name, keys) : undefined),
     finished: async (result, wasResumed) => {
       const worthKeeping = result.type.count > 0 || result.leftOut.length > 0;
-      if (!wasResumed && worthKeeping) await store.put(bucket, indexKey(prefix, input.backupId, result.type.name), Buffer.from(JSON.stringify(result)), 'application/json');
+      if (!wasResumed && worthKeeping) {
+        const index = keys ? authenticate(result, keys) : result;
+        await store.put(bucket, indexKey(prefix, input.backupId, result.type.name), Buffer.from(JSON.stringify(index)), 'application/json');
+      }
       cursor.typesDone.push(result.type.name);
-      heartbeat(cursor);
+      heartbeatOrStop(cursor);
     },
-    page: () => heartbeat(cursor),
+    page: () => heartbeatOrStop(cursor),
   }).catch(async (err: unknown) => {
     // No attempt follows a non-retryable failure, so what this one wrote would stay as an unfinished backup.
     // Best effort: the failure that stops the backup is what the operator must see, not a cleanup error.
@@ -125,7 +132,7 @@ export async function backupResources(
   });
   const nodes = linkSelectors(kept);
   const plan = planObjectWaves(nodes);
-  const storedPlan = await store.put(bucket, planKey(prefix, input.backupId), Buffer.from(JSON.stringify(plan)), 'application/json');
+  const storedPlan = await store.put(bucket, planKey(prefix, input.backupId, info.attempt), Buffer.from(JSON.stringify(plan)), 'application/json');
   const workloads = kept.flatMap((r) => r.workloads);
   const manifest: BackupManifest = {
     formatVersion: FORMAT_VERSION,
@@ -148,7 +155,7 @@ export async function backupResources(
     archives: kept.flatMap((r) => r.sink),
     workloads,
     plan: {
-      key: planKey(prefix, input.backupId),
+      key: planKey(prefix, input.backupId, info.attempt),
       sha256: storedPlan.sha256,
       waves: waveSummaries(plan),
       brokenCycles: plan.brokenCycles.length,
@@ -158,8 +165,14 @@ export async function backupResources(
     leftOut: mergeLeftOut(kept.flatMap((r) => r.leftOut)),
     leftOutTypes: scan.leftOutTypes,
   };
-  const written = await store.putIfAbsent(bucket, manifestKey(prefix, input.backupId), Buffer.from(JSON.stringify(manifest, null, 2)));
+  const stored = keys ? authenticate(manifest, keys) : manifest;
+  const written = await store.putIfAbsent(bucket, manifestKey(prefix, input.backupId), Buffer.from(JSON.stringify(stored, null, 2)));
   if (!written) {
+    // The manifest exists now. Either another attempt of this run finished first (a zombie attempt still
+    // running beside this one, whose parts are its own and complete), or this very write succeeded and
+    // the SDK retried it after losing the answer: both are this run's backup, not someone else's.
+    const theirs = await readManifest(store, input.storage, input.backupId, keys).catch(() => undefined);
+    if (theirs && runId && theirs.migrationRunId === runId) return summarize(theirs);
     throw ApplicationFailure.nonRetryable(`backup "${input.backupId}" was written by someone else meanwhile; not overwritten`, FAILURE.BackupExists);
   }
   return summarize(manifest);
@@ -196,7 +209,7 @@ export function summarize(manifest: BackupManifest): BackupSummary {
 }
 
 /** Finished backups under the prefix (those with a manifest), newest first. */
-export async function listBackups(store: ObjectStore, input: ListBackupsInput): Promise<BackupListing[]> {
+export async function listBackups(store: ObjectStore, keys: BackupKeyring | undefined, input: ListBackupsInput): Promise<BackupListing[]> {
   const { bucket, prefix } = input.storage;
   const root = backupsRoot(prefix);
   const listings: BackupListing[] = [];
@@ -208,7 +221,7 @@ export async function listBackups(store: ObjectStore, input: ListBackupsInput): 
       continue;
     }
     try {
-      const m = await readManifest(store, input.storage, backupId);
+      const m = await readManifest(store, input.storage, backupId, keys);
       listings.push({
         backupId, status: 'complete', sourceCluster: m.sourceCluster, completedAt: m.completedAt,
         objects: m.types.reduce((s, t) => s + t.count, 0), migrationId: m.migrationId,

@@ -15,20 +15,21 @@ import type { ObjectStore } from '../store/object-store.js';
 import { describe } from '../objects/describe.js';
 import { apiMessage, apiStatus, withApiRetry } from '../kube/errors.js';
 import { readManifest, readPlan } from '../store/backup-store.js';
+import type { BackupKeyring } from '../store/archive-crypto.js';
 import { FAILURE } from '../domain/failures.js';
 
-export async function cleanupRestored(clusters: ClusterRegistry, store: ObjectStore, input: CleanupInput): Promise<CleanupResult> {
+export async function cleanupRestored(clusters: ClusterRegistry, store: ObjectStore, keys: BackupKeyring | undefined, input: CleanupInput): Promise<CleanupResult> {
   const resumed = Context.current().info.heartbeatDetails as CleanupCursor | undefined;
   const result: CleanupResult = resumed?.result ?? { deleted: 0, failed: 0, errors: [], removed: [], kept: 0, keptExamples: [] };
   let manifest;
   try {
-    manifest = await readManifest(store, input.storage, input.backupId);
+    manifest = await readManifest(store, input.storage, input.backupId, keys);
   } catch (err) {
     // No finished backup: the restore never started, so there is nothing of this migration to delete.
     if ((err as { type?: string }).type === FAILURE.BackupNotFound) return result;
     throw err;
   }
-  const plan = await readPlan(store, input.storage.bucket, manifest);
+  const plan = await readPlan(store, input.storage, manifest);
   const target = clusters.get(input.target);
   const mapped = (ns: string) => mapNamespace(input.namespaceMapping, ns);
   const sourceNamespace = new Map(manifest.namespaces.map((ns) => [mapped(ns), ns]));

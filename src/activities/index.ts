@@ -2,7 +2,7 @@
 // can build them against any stack.
 import type { WorkerConfig } from '../config/worker-config.js';
 import { checkAdmission } from './admission.js';
-import { loadArchiveKey, type ArchiveKey } from '../store/archive-crypto.js';
+import { loadBackupKeyring, type BackupKeyring } from '../store/archive-crypto.js';
 import { backupResources, listBackups, summarize } from './backup.js';
 import { ClusterRegistry } from '../kube/clusters.js';
 import { cleanupRestored } from './cleanup.js';
@@ -20,8 +20,8 @@ export interface ActivityDeps {
   clusters: ClusterRegistry;
   store: ObjectStore;
   routers: WorkerConfig['routers'];
-  /** Encrypts archives holding Secrets; without it, backing up Secrets is refused. */
-  encryptionKey?: ArchiveKey;
+  /** Encrypt archives holding Secrets and authenticate manifests; without them, backing up Secrets is refused. */
+  keys?: BackupKeyring;
 }
 
 export function depsFromConfig(config: WorkerConfig): ActivityDeps {
@@ -29,24 +29,24 @@ export function depsFromConfig(config: WorkerConfig): ActivityDeps {
     clusters: new ClusterRegistry(config.clusters),
     store: new ObjectStore(config.storage),
     routers: config.routers,
-    ...(config.backupEncryption?.keyFile ? { encryptionKey: loadArchiveKey(config.backupEncryption.keyFile) } : {}),
+    ...(config.backupEncryption ? { keys: loadBackupKeyring(config.backupEncryption) } : {}),
   };
 }
 
-export function createActivities({ clusters, store, routers, encryptionKey }: ActivityDeps): MigrationActivities {
+export function createActivities({ clusters, store, routers, keys }: ActivityDeps): MigrationActivities {
   return {
     checkConnectivity: (input) => checkConnectivity(clusters, store, input, routers),
-    backupResources: (input) => backupResources(clusters, store, encryptionKey, input),
-    describeBackup: async (input) => summarize(await readManifest(store, input.storage, input.backupId)),
-    listBackups: (input) => listBackups(store, input),
+    backupResources: (input) => backupResources(clusters, store, keys, input),
+    describeBackup: async (input) => summarize(await readManifest(store, input.storage, input.backupId, keys)),
+    listBackups: (input) => listBackups(store, keys, input),
     planMigration: (input) => planMigration(clusters, input),
-    restoreWave: (input) => restoreWave(clusters, store, encryptionKey, input),
-    preflightRestore: (input) => preflightRestore(clusters, store, encryptionKey, input, routers),
-    checkReadiness: (input) => checkReadiness(clusters, store, input),
-    awaitReadiness: (input) => awaitReadiness(clusters, store, input),
+    restoreWave: (input) => restoreWave(clusters, store, keys, input),
+    preflightRestore: (input) => preflightRestore(clusters, store, keys, input, routers),
+    checkReadiness: (input) => checkReadiness(clusters, store, keys, input),
+    awaitReadiness: (input) => awaitReadiness(clusters, store, keys, input),
     setRouteWeight: (input) => setRouteWeight(routers, clusters, input),
     verifyRoutes: (input) => verifyRoutes(routers, clusters, input.routes),
-    checkAdmission: (input) => checkAdmission(clusters, store, encryptionKey, input),
-    cleanupRestored: (input) => cleanupRestored(clusters, store, input),
+    checkAdmission: (input) => checkAdmission(clusters, store, keys, input),
+    cleanupRestored: (input) => cleanupRestored(clusters, store, keys, input),
   };
 }

@@ -19,6 +19,7 @@ import type { NotReadyCause } from '../domain/readiness-causes.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { apiStatus } from '../kube/errors.js';
 import { readManifest } from '../store/backup-store.js';
+import type { BackupKeyring } from '../store/archive-crypto.js';
 import { FAILURE } from '../domain/failures.js';
 
 /** How often a wait for readiness looks again at why workloads are not ready. */
@@ -73,9 +74,9 @@ export function routeWorkloadsOf(manifest: BackupManifest, routes: ReadinessInpu
 }
 
 export async function checkReadiness(
-  clusters: ClusterRegistry, store: ObjectStore, input: ReadinessInput, options: { diagnose?: boolean } = {},
+  clusters: ClusterRegistry, store: ObjectStore, keys: BackupKeyring | undefined, input: ReadinessInput, options: { diagnose?: boolean } = {},
 ): Promise<ReadinessReport> {
-  const manifest = await readManifest(store, input.storage, input.backupId);
+  const manifest = await readManifest(store, input.storage, input.backupId, keys);
   const target = clusters.get(input.target);
   const types = new Map(manifest.types.map((t) => [t.name, t]));
   const routeWorkloads = routeWorkloadsOf(manifest, input.routes);
@@ -126,7 +127,7 @@ export async function checkReadiness(
  * polls it takes. Each poll is heartbeated (counts only), which is also where a pause's cancellation
  * arrives; the Web UI shows the counts on the pending activity.
  */
-export async function awaitReadiness(clusters: ClusterRegistry, store: ObjectStore, input: AwaitReadinessInput): Promise<ReadinessReport & { waitedMs: number }> {
+export async function awaitReadiness(clusters: ClusterRegistry, store: ObjectStore, keys: BackupKeyring | undefined, input: AwaitReadinessInput): Promise<ReadinessReport & { waitedMs: number }> {
   const ctx = Context.current();
   const deadline = ctx.info.scheduledTimestampMs + input.maxWaitMs;
   let diagnosedAt = 0;
@@ -134,7 +135,7 @@ export async function awaitReadiness(clusters: ClusterRegistry, store: ObjectSto
   for (;;) {
     // Causes cost a few requests per workload: found again every few seconds, carried over between.
     const diagnose = Date.now() - diagnosedAt >= DIAGNOSE_EVERY_MS;
-    const report = await checkReadiness(clusters, store, input, { diagnose });
+    const report = await checkReadiness(clusters, store, keys, input, { diagnose });
     if (diagnose) {
       diagnosedAt = Date.now();
       causes = report.causes ?? [];

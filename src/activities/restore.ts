@@ -3,8 +3,9 @@
 // worker killed mid-wave resumes at that chunk, and an object of the interrupted chunk that was already
 // created is recognised by this migration's label, so nothing is counted or created twice.
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
+import { heartbeatOrStop } from './cancellation.js';
 import type { PreflightInput, PreflightReport, RestoreWaveInput, RestoreWaveResult } from './contract.js';
-import type { ArchiveKey } from '../store/archive-crypto.js';
+import type { BackupKeyring } from '../store/archive-crypto.js';
 import type { BackupManifest, RawObject, TypeEntry } from '../store/backup-format.js';
 import { mapNamespace, type NamespaceMapping } from '../domain/namespace-mapping.js';
 import { objectId } from '../domain/references.js';
@@ -41,12 +42,12 @@ interface RestoreCursor {
 export async function restoreWave(
   clusters: ClusterRegistry,
   store: ObjectStore,
-  encryptionKey: ArchiveKey | undefined,
+  keys: BackupKeyring | undefined,
   input: RestoreWaveInput,
 ): Promise<RestoreWaveResult> {
-  const manifest = await readManifest(store, input.storage, input.backupId);
+  const manifest = await readManifest(store, input.storage, input.backupId, keys);
   const target = clusters.get(input.target);
-  const plan = await readPlan(store, input.storage.bucket, manifest);
+  const plan = await readPlan(store, input.storage, manifest);
   const ids = new Set(plan.waves[input.wave] ?? []);
   const kindKeys = new Set([...ids].map((id) => id.slice(0, id.indexOf('/'))));
   const types = new Map(manifest.types.filter((t) => kindKeys.has(t.kindKey)).map((t) => [t.name, t]));
@@ -73,7 +74,7 @@ export async function restoreWave(
   const load = (i: number) => {
     const archive = archives[i]!;
     const type = types.get(archive.type)!;
-    const loading = loadArchive(store, input.storage, manifest, archive, encryptionKey)
+    const loading = loadArchive(store, input.storage, manifest, archive, keys)
       .then((objs) => objs.filter((o) => ids.has(objectId(type.kindKey, o.metadata?.namespace, o.metadata!.name!))));
     loading.catch(() => undefined); // awaited in its turn; not an unhandled rejection meanwhile
     return loading;
@@ -88,7 +89,7 @@ export async function restoreWave(
       await owners.resolve(chunk.flatMap((o) => ownersOf(o, input.namespaceMapping)));
       await forEachConcurrently(chunk, async (o) => restoreOne(target, type, sanitize(o, ctx), input, result, run), target.concurrency);
       cursor.offset += chunk.length;
-      heartbeat(cursor);
+      heartbeatOrStop(cursor);
     }
   }
   const crds = [...ids].filter((id) => id.startsWith('CustomResourceDefinition//')).map((id) => id.split('/')[2]!);
@@ -232,17 +233,17 @@ async function waitEstablished(target: Cluster, names: string[], timeoutMs = 60_
 export async function preflightRestore(
   clusters: ClusterRegistry,
   store: ObjectStore,
-  encryptionKey: ArchiveKey | undefined,
+  keys: BackupKeyring | undefined,
   input: PreflightInput,
   routers: WorkerConfig['routers'] = {},
 ): Promise<PreflightReport> {
-  const manifest = await readManifest(store, input.storage, input.backupId);
+  const manifest = await readManifest(store, input.storage, input.backupId, keys);
   if (input.routes) routeWorkloadsOf(manifest, input.routes);
   const notOneToOne = oneToOneProblem(input.namespaceMapping, manifest.namespaces, `the namespaces of backup "${manifest.backupId}"`);
   if (notOneToOne) throw ApplicationFailure.nonRetryable(notOneToOne, FAILURE.InvalidRequest);
   // Router objects the restore may bring: found in the archives below, judged as they will land.
   const routerObjects = routerObjectsIn(routers, clusters, input.routers ?? [], input.target, input.namespaceMapping);
-  const plan = await readPlan(store, input.storage.bucket, manifest);
+  const plan = await readPlan(store, input.storage, manifest);
   const target = clusters.get(input.target);
   const missing = notServed(manifest.types, (await discover(target.rest)).served, plan.waves.flat());
   if (missing.length) {
@@ -257,9 +258,9 @@ export async function preflightRestore(
   const tooLarge: string[] = [];
   let tooLargeCount = 0;
   for (const archive of manifest.archives) {
-    const objects = await loadArchive(store, input.storage, manifest, archive, encryptionKey);
+    const objects = await loadArchive(store, input.storage, manifest, archive, keys);
     report.objects += objects.length;
-    heartbeat({ archive: archive.type });
+    heartbeatOrStop({ archive: archive.type });
     const type = types.get(archive.type)!;
     const landings = objects.map((obj) => sanitize(obj, { migrationId: '', namespaceMapping: input.namespaceMapping }));
     for (const wanted of routerObjects) {

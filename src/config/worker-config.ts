@@ -33,8 +33,11 @@ export interface WorkerConfig {
   clusters: Record<string, ClusterConfig>;
   storage: StorageConfig;
   routers: { haproxy?: { adminSocket?: string; adminAddress?: string } };
-  /** Key file for client-side encryption of Secret archives (64 hex characters). */
-  backupEncryption?: { keyFile: string };
+  /**
+   * Backup keys (a key file of one or more keys, as payload keys): they encrypt Secret archives and
+   * authenticate manifests; the last key (or keyId) encrypts and signs, every key reads.
+   */
+  backupEncryption?: { keyFile: string; keyId?: string; acceptUnauthenticatedBackups?: boolean };
   /** Encryption of every Temporal payload with a codec (src/codec/); off when absent. */
   payloadEncryption?: PayloadEncryptionSettings;
   temporal: TemporalSettings;
@@ -108,7 +111,12 @@ export const workerConfigFileSchema = z.strictObject({
   routers: z.strictObject({
     haproxy: z.strictObject({ adminSocket: text('a socket path').optional(), adminAddress: text('host:port').optional() }).optional(),
   }).optional(),
-  backupEncryption: z.strictObject({ keyFile: text('a key file path') }).optional(),
+  backupEncryption: z.strictObject({
+    keyFile: text('a key file path'),
+    keyId: text('a key id').optional().describe('the key that encrypts and signs new backups (the file\'s last when omitted)'),
+    acceptUnauthenticatedBackups: z.boolean().optional()
+      .describe('read backups that carry no authentication (format 2, or taken without a backup key): only when everyone who can write to the bucket is trusted'),
+  }).optional(),
   // Checked in full by readPayloadEncryption, which the CLI shares (with the environment over it).
   payloadEncryption: z.strictObject({ keyFile: text('a key file path').optional(), keyId: text('a key id').optional() }).nullable().optional(),
   temporal: z.strictObject({
@@ -159,7 +167,7 @@ export function loadWorkerConfig(file = defaultConfigPath()): WorkerConfig {
       ...(storage.credentialsFile ? { credentialsFile: path.resolve(dir, storage.credentialsFile) } : {}),
     },
     routers: raw.routers ?? {},
-    ...(raw.backupEncryption ? { backupEncryption: { keyFile: path.resolve(dir, raw.backupEncryption.keyFile) } } : {}),
+    ...(raw.backupEncryption ? { backupEncryption: { ...raw.backupEncryption, keyFile: path.resolve(dir, raw.backupEncryption.keyFile) } } : {}),
     ...withPayloadEncryption(payloadEncryption),
     temporal: temporalSettings({}, process.env, raw.temporal),
   };

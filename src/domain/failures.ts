@@ -26,6 +26,8 @@ export const FAILURE = {
   AccessDenied: 'AccessDenied',
   /** Secrets are to be backed up or restored and the worker has no backup key. */
   EncryptionKeyMissing: 'EncryptionKeyMissing',
+  /** A backup carries no authentication and the worker holds backup keys (and does not trust unauthenticated backups). */
+  BackupNotAuthenticated: 'BackupNotAuthenticated',
   /** A route names a router the worker's config does not have. */
   RouterNotConfigured: 'RouterNotConfigured',
   /** A route's router objects (HTTPRoute, Ingress, HAProxy backend) are not as the route says. */
@@ -66,7 +68,7 @@ export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];
 export const NON_RETRYABLE: readonly FailureType[] = [
   FAILURE.InvalidRequest, FAILURE.UnknownCluster, FAILURE.MigrationIdReused, FAILURE.BackupNotFound,
   FAILURE.UnsupportedBackupVersion, FAILURE.TypeNotServed, FAILURE.Conflict,
-  FAILURE.ClusterMisconfigured, FAILURE.AccessDenied, FAILURE.EncryptionKeyMissing, FAILURE.RouterNotConfigured, FAILURE.RouterMisconfigured,
+  FAILURE.ClusterMisconfigured, FAILURE.AccessDenied, FAILURE.EncryptionKeyMissing, FAILURE.BackupNotAuthenticated, FAILURE.RouterNotConfigured, FAILURE.RouterMisconfigured,
   FAILURE.BackupExists, FAILURE.CorruptBackup, FAILURE.ObjectTooLarge, FAILURE.AdmissionRefused,
 ];
 

@@ -1,12 +1,14 @@
-// The backup format in S3 (version 2), documented in docs/backup-format.md:
+// The backup format in S3 (version 3), documented in docs/backup-format.md:
 //   <prefix>/backups/<backupId>/manifest.json    written last: a backup without it is unfinished
 //   <prefix>/backups/<backupId>/plan.json        restore plan: object ids per wave, cycles broken
-//   <prefix>/backups/<backupId>/resources/<type>/part-00001.ndjson.gz       one JSON object per line, gzip
-//   <prefix>/backups/<backupId>/resources/secrets/part-00001.ndjson.gz.enc  the same, then AES-256-GCM
+//   <prefix>/backups/<backupId>/resources/<type>/attempt-1-part-00001.ndjson.gz  one JSON object per line, gzip
+//   <prefix>/backups/<backupId>/resources/secrets/attempt-1-part-00001.ndjson.gz.enc  the same, then AES-256-GCM
+//     (the attempt of the backup activity that wrote the part: a zombie attempt never overwrites another's)
 //   <prefix>/backups/<backupId>/index/<type>.json   what the backup learned of a finished type (ids,
 //                                                   references, workloads): lets a killed backup resume
 // <type> is how kubectl names the type: "configmaps", "deployments.apps", "widgets.example.com".
-// The manifest lists every archive with its size and sha256, checked before a restore writes anything.
+// The manifest lists every archive with its size and sha256, checked before a restore writes anything;
+// a worker with backup keys authenticates the manifest and each index (an HMAC, see archive-crypto.ts).
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { ObjectPlan, PlanNode } from '../domain/dependency-graph.js';
 import type { KindCount, Wave } from '../domain/ordering.js';
@@ -14,10 +16,13 @@ import type { LeftOutType } from '../domain/resource-filter.js';
 import type { RawObject } from '../objects/raw-object.js';
 import type { LeftOutGroup } from '../objects/leave-out.js';
 import type { WorkloadEntry } from '../objects/workloads.js';
+import type { Authentication } from './archive-crypto.js';
 
 export type StoredPlan = ObjectPlan;
 
-export const FORMAT_VERSION = 2;
+/** Written by this worker. 3 added authentication and archives bound to their place; 2 is still read. */
+export const FORMAT_VERSION = 3;
+export const READABLE_VERSIONS: readonly number[] = [2, 3];
 
 export type { LeftOutGroup, RawObject, WorkloadEntry };
 
@@ -46,6 +51,8 @@ export interface ArchiveEntry {
   sha256: string;
   /** Set when the archive is encrypted client-side; the key never leaves the worker. */
   encryption?: { algorithm: 'AES-256-GCM'; keyId: string };
+  /** The backup attempt that wrote the part (format 3): attempts of one backup never write the same key. */
+  attempt?: number;
 }
 
 /** A workload whose readiness in the target counts towards the grayscale ratio. */
@@ -84,15 +91,18 @@ export interface BackupManifest {
   leftOut: LeftOutGroup[];
   /** Types served by the source but never copied, with the reason. */
   leftOutTypes: LeftOutType[];
+  /** The HMAC of a worker holding the backup key (format 3); absent when the worker that took it had none. */
+  authentication?: Authentication;
 }
 
 export const backupsRoot = (prefix: string) => `${prefix.replace(/\/+$/, '')}/backups/`;
 export const backupRoot = (prefix: string, backupId: string) => `${backupsRoot(prefix)}${backupId}`;
 export const manifestKey = (prefix: string, backupId: string) => `${backupRoot(prefix, backupId)}/manifest.json`;
-export const planKey = (prefix: string, backupId: string) => `${backupRoot(prefix, backupId)}/plan.json`;
+export const planKey = (prefix: string, backupId: string, attempt?: number) => `${backupRoot(prefix, backupId)}/plan${attempt ? `-attempt-${attempt}` : ''}.json`;
 export const indexKey = (prefix: string, backupId: string, type: string) => `${backupRoot(prefix, backupId)}/index/${type}.json`;
-export const archiveKey = (prefix: string, backupId: string, type: string, part: number, encrypted = false) =>
-  `${backupRoot(prefix, backupId)}/resources/${type}/part-${String(part).padStart(5, '0')}.ndjson.gz${encrypted ? '.enc' : ''}`;
+/** Where a part lives; from format 3 on, each attempt of a backup writes its parts under its own name. */
+export const archiveKey = (prefix: string, backupId: string, type: string, part: number, encrypted = false, attempt?: number) =>
+  `${backupRoot(prefix, backupId)}/resources/${type}/${attempt ? `attempt-${attempt}-` : ''}part-${String(part).padStart(5, '0')}.ndjson.gz${encrypted ? '.enc' : ''}`;
 
 /** Archives of these types hold secret material and are always encrypted. */
 export const ENCRYPTED_TYPES: ReadonlySet<string> = new Set(['secrets']);
@@ -145,4 +155,6 @@ export interface TypeResult<T> {
   /** Uids of objects copied, or left out because a copied controller owns them. */
   covered: string[];
   leftOut: LeftOutGroup[];
+  /** Set on a stored index by a worker with backup keys. */
+  authentication?: Authentication;
 }

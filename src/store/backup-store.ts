@@ -1,8 +1,8 @@
 // Reading a backup: its manifest, plan, indexes and parts, each checked (format version, shape, sha256,
 // authentication tag) before anything of it is used, with failures that name the backup and the key.
 import { ApplicationFailure } from '@temporalio/common';
-import { decrypt, type ArchiveKey } from './archive-crypto.js';
-import { archiveKey, decodeArchive, ENCRYPTED_TYPES, FORMAT_VERSION, indexKey, manifestKey, type ArchiveEntry, type BackupManifest, type RawObject, type StoredPlan, type TypeResult } from './backup-format.js';
+import { authenticationProblem, decrypt, type ArchivePlace, type BackupKeyring } from './archive-crypto.js';
+import { archiveKey, backupRoot, decodeArchive, ENCRYPTED_TYPES, indexKey, manifestKey, READABLE_VERSIONS, type ArchiveEntry, type BackupManifest, type RawObject, type StoredPlan, type TypeResult } from './backup-format.js';
 import { ObjectTooLargeError, sha256, type ObjectStore } from './object-store.js';
 import { FAILURE } from '../domain/failures.js';
 
@@ -12,13 +12,23 @@ export interface BackupLocation {
   prefix: string;
 }
 
-/** Manifests never change once written (a backup id is never reused), so each is read once per worker. */
-const manifestCache = new Map<string, BackupManifest>();
+/**
+ * Manifests never change once written (a backup id is never reused), so each is read once per worker:
+ * once per keyring, since what one set of keys accepts another may not.
+ */
+const manifestCaches = new WeakMap<object, Map<string, BackupManifest>>();
+const NO_KEYS = {};
 
-/** A backup's manifest, checked for the fields a restore reads; failures name the backup and its key. */
-export async function readManifest(store: ObjectStore, storage: BackupLocation, backupId: string): Promise<BackupManifest> {
+/**
+ * A backup's manifest: authenticated first (nothing of it is used before), then checked for the fields a
+ * restore reads; failures name the backup and its key.
+ */
+export async function readManifest(store: ObjectStore, storage: BackupLocation, backupId: string, keys: BackupKeyring | undefined): Promise<BackupManifest> {
   const { bucket, prefix } = storage;
   const key = manifestKey(prefix, backupId);
+  const cacheOwner = keys ?? NO_KEYS;
+  const manifestCache = manifestCaches.get(cacheOwner) ?? new Map<string, BackupManifest>();
+  manifestCaches.set(cacheOwner, manifestCache);
   const cached = manifestCache.get(`${bucket}/${key}`);
   if (cached) return cached;
   const data = await store.get(bucket, key);
@@ -34,9 +44,10 @@ export async function readManifest(store: ObjectStore, storage: BackupLocation, 
   if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
     throw ApplicationFailure.nonRetryable(`the manifest of backup "${backupId}" (s3://${bucket}/${key}) is not a JSON object`, FAILURE.CorruptBackup);
   }
-  if (manifest.formatVersion !== FORMAT_VERSION) {
+  checkAuthentication(manifest, `the manifest of backup "${backupId}" (s3://${bucket}/${key})`, keys);
+  if (!READABLE_VERSIONS.includes(manifest.formatVersion)) {
     throw ApplicationFailure.nonRetryable(
-      `backup "${backupId}" has format version ${manifest.formatVersion}; this worker reads version ${FORMAT_VERSION}. ` +
+      `backup "${backupId}" has format version ${manifest.formatVersion}; this worker reads versions ${READABLE_VERSIONS.join(' and ')}. ` +
         `Restore it with a kubeferry release that reads that version.`,
       FAILURE.UnsupportedBackupVersion,
     );
@@ -53,6 +64,33 @@ export async function readManifest(store: ObjectStore, storage: BackupLocation, 
   return manifest;
 }
 
+/**
+ * A worker with backup keys uses only what a worker holding one of them wrote: whoever can write to the
+ * bucket could otherwise make the next restore create anything (a binding to cluster-admin) with every
+ * checksum matching. A worker without keys cannot tell, and reads unauthenticated backups.
+ */
+function checkAuthentication(doc: object, what: string, keys: BackupKeyring | undefined): void {
+  const auth = (doc as { authentication?: { keyId?: unknown } }).authentication;
+  if (!keys) {
+    if (auth === undefined) return;
+    throw ApplicationFailure.nonRetryable(
+      `${what} is authenticated with backup key "${String(auth?.keyId)}", but this worker has no backup key: set backupEncryption.keyFile ` +
+        'in the worker config to a file that holds it', FAILURE.EncryptionKeyMissing);
+  }
+  if (auth === undefined && keys.acceptUnauthenticated) return;
+  if (auth === undefined) {
+    throw ApplicationFailure.nonRetryable(
+      `${what} carries no authentication (a backup of format 2, or one taken by a worker without a backup key), so nothing shows that ` +
+        'it was not changed in the bucket. If you trust everyone who can write there, set backupEncryption.acceptUnauthenticatedBackups: true ' +
+        'in the worker config; otherwise take a new backup.', FAILURE.BackupNotAuthenticated);
+  }
+  const problem = authenticationProblem(doc, keys);
+  if (problem) {
+    throw ApplicationFailure.nonRetryable(`${what} is refused: ${problem}. Nothing of the backup is used.`,
+      problem.includes('not in') ? FAILURE.EncryptionKeyMissing : FAILURE.CorruptBackup);
+  }
+}
+
 /** The fields a restore reads, missing or of the wrong shape (a manifest edited by hand, or cut short). */
 export function manifestProblems(m: BackupManifest): string[] {
   const record = m as unknown as Record<string, unknown>;
@@ -65,10 +103,25 @@ export function manifestProblems(m: BackupManifest): string[] {
   ];
 }
 
-/** What an earlier attempt of a backup stored for one type, so a resumed backup skips it. */
-export async function readIndex(store: ObjectStore, { bucket, prefix }: BackupLocation, backupId: string, type: string) {
+/**
+ * What an earlier attempt of a backup stored for one type, so a resumed backup skips it; undefined (the
+ * type is collected again) when there is none, or when it does not hold as a worker with these keys
+ * wrote it: a resumed backup authenticates what it takes over, since its manifest will vouch for it.
+ */
+export async function readIndex(store: ObjectStore, { bucket, prefix }: BackupLocation, backupId: string, type: string, keys: BackupKeyring | undefined) {
   const data = await store.get(bucket, indexKey(prefix, backupId, type));
-  return data ? (JSON.parse(data.toString('utf8')) as TypeResult<ArchiveEntry[]>) : undefined;
+  if (!data) return undefined;
+  let index: TypeResult<ArchiveEntry[]>;
+  try {
+    index = JSON.parse(data.toString('utf8')) as TypeResult<ArchiveEntry[]>;
+  } catch {
+    return undefined;
+  }
+  if (typeof index !== 'object' || index === null) return undefined;
+  const auth = index.authentication;
+  if (keys ? !auth || authenticationProblem(index, keys) : auth !== undefined) return undefined;
+  const { authentication: _, ...result } = index;
+  return result;
 }
 
 /**
@@ -82,7 +135,7 @@ export async function loadArchive(
   storage: BackupLocation,
   manifest: BackupManifest,
   archive: ArchiveEntry,
-  encryptionKey: ArchiveKey | undefined,
+  keys: BackupKeyring | undefined,
 ): Promise<RawObject[]> {
   const { bucket } = storage;
   const backupId = manifest.backupId;
@@ -91,7 +144,7 @@ export async function loadArchive(
   const type = manifest.types.find((t) => t.name === archive.type);
   if (!type) throw corrupt(`is of type "${archive.type}", which the manifest does not list`);
   const part = manifest.archives.filter((a) => a.type === archive.type).indexOf(archive) + 1;
-  const expected = archiveKey(storage.prefix, backupId, archive.type, part, Boolean(archive.encryption));
+  const expected = archiveKey(storage.prefix, backupId, archive.type, part, Boolean(archive.encryption), archive.attempt);
   if (part === 0 || archive.key !== expected) throw corrupt(`is not where the format puts part ${part} of ${archive.type} (${expected})`);
   if (ENCRYPTED_TYPES.has(archive.type) && !archive.encryption) throw corrupt(`holds ${archive.type} but is not encrypted`);
   let data: Buffer | undefined;
@@ -111,7 +164,9 @@ export async function loadArchive(
       FAILURE.CorruptBackup,
     );
   }
-  const plain = archive.encryption ? decryptArchive(data, `s3://${bucket}/${archive.key}`, backupId, encryptionKey) : data;
+  // Format 3 binds each encrypted part to its backup, type and part: one swapped in from elsewhere fails.
+  const place = manifest.formatVersion >= 3 ? { backupId, type: archive.type, part } : undefined;
+  const plain = archive.encryption ? decryptArchive(data, `s3://${bucket}/${archive.key}`, backupId, keys, place) : data;
   let objects: RawObject[];
   try {
     objects = decodeArchive(plain);
@@ -135,9 +190,14 @@ export async function loadArchive(
 const planCache = new Map<string, StoredPlan>();
 
 /** The restore plan, verified against the manifest's sha256 (cached per worker by that checksum). */
-export async function readPlan(store: ObjectStore, bucket: string, manifest: BackupManifest): Promise<StoredPlan> {
+export async function readPlan(store: ObjectStore, storage: BackupLocation, manifest: BackupManifest): Promise<StoredPlan> {
+  const { bucket } = storage;
   const cached = planCache.get(manifest.plan.sha256);
   if (cached) return cached;
+  const inFolder = manifest.plan.key.startsWith(`${backupRoot(storage.prefix, manifest.backupId)}/`);
+  if (!inFolder || !/\/plan(-attempt-\d+)?\.json$/.test(manifest.plan.key)) {
+    throw ApplicationFailure.nonRetryable(`the restore plan s3://${bucket}/${manifest.plan.key} of backup "${manifest.backupId}" is not where the format puts it`, FAILURE.CorruptBackup);
+  }
   const data = await store.get(bucket, manifest.plan.key);
   if (!data || sha256(data) !== manifest.plan.sha256) {
     throw ApplicationFailure.nonRetryable(
@@ -151,17 +211,15 @@ export async function readPlan(store: ObjectStore, bucket: string, manifest: Bac
   return plan;
 }
 
-function decryptArchive(data: Buffer, where: string, backupId: string, encryptionKey: ArchiveKey | undefined): Buffer {
-  if (!encryptionKey) {
+function decryptArchive(data: Buffer, where: string, backupId: string, keys: BackupKeyring | undefined, place: ArchivePlace | undefined): Buffer {
+  if (!keys) {
     throw ApplicationFailure.nonRetryable(`archive ${where} is encrypted, but this worker has no backup encryption key (backupEncryption.keyFile)`, FAILURE.EncryptionKeyMissing);
   }
   try {
-    return decrypt(data, encryptionKey);
+    return decrypt(data, keys, place);
   } catch (err) {
-    // Node's own words for a GCM tag that does not verify say nothing to an operator.
-    const why = /unable to authenticate data/.test((err as Error).message)
-      ? 'its authentication tag does not match (the archive was changed after it was written)'
-      : (err as Error).message;
-    throw ApplicationFailure.nonRetryable(`archive ${where} of backup "${backupId}" cannot be decrypted: ${why}`, FAILURE.CorruptBackup);
+    const why = (err as Error).message;
+    throw ApplicationFailure.nonRetryable(`archive ${where} of backup "${backupId}" cannot be decrypted: ${why}`,
+      why.includes('which is not in') ? FAILURE.EncryptionKeyMissing : FAILURE.CorruptBackup);
   }
 }

@@ -28,6 +28,7 @@ import { ObjectStore, sha256 } from '../../src/store/object-store.js';
 import { startMigration } from '../../src/client.js';
 import { InvalidRequestError, routeSchema, type MigrationRequestInput } from '../../src/domain/request.js';
 import { BackupFixture, flipByte } from '../support/backup-fixtures.js';
+import { loadBackupKeyring, type BackupKeyring } from '../../src/store/archive-crypto.js';
 import { startStackWorker, type StackWorker } from '../support/stack.js';
 import { NON_RETRYABLE } from '../../src/domain/failures.js';
 
@@ -44,6 +45,8 @@ let stack: StackWorker;
 let client: Client;
 let taskQueue: string;
 let store: ObjectStore;
+/** The stack worker's backup keys: the fixtures hold them, as a worker does, unless a case plays someone without them. */
+let keys: BackupKeyring;
 let source: KubeRest;
 let target: KubeRest;
 
@@ -95,7 +98,8 @@ const haproxyRoute = (extra: Record<string, unknown> = {}) => ({ name: 'web', ro
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A copy of the base backup under the case's prefix and backup id. */
-const copyOf = (c: Ctx, from = seed.base) => BackupFixture.copy(store, bucket, { prefix: seed.prefix, backupId: from }, { prefix: c.storage.prefix, backupId: c.backupId });
+const copyOf = (c: Ctx, from = seed.base, backupId = c.backupId) =>
+  BackupFixture.copy(store, bucket, { prefix: seed.prefix, backupId: from }, { prefix: c.storage.prefix, backupId }, keys);
 
 /** Adds a ConfigMap with `bytes` of data to the backup's ConfigMap archive and plan, checksums recorded: an honest backup of an object no API server takes. */
 async function withLargeConfigMap(c: Ctx, name: string, bytes: number): Promise<void> {
@@ -204,31 +208,56 @@ const cases: Case[] = [
     const b = await copyOf(c);
     const entry = b.archive('configmaps');
     await b.writeArchive(entry, flipByte(await b.read(entry.key)), { record: false });
-  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /^archive s3:\/\/kubeferry\/.*\/resources\/configmaps\/part-00001\.ndjson\.gz is corrupted: sha256 [0-9a-f]{64} does not match/ } },
+  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /^archive s3:\/\/kubeferry\/.*\/resources\/configmaps\/attempt-\d+-part-00001\.ndjson\.gz is corrupted: sha256 [0-9a-f]{64} does not match/ } },
   { name: 'a checksum mismatch (manifest changed)', request: (c) => restore(c), seed: async (c) => {
     const b = await copyOf(c);
     b.archive('serviceaccounts').sha256 = '0'.repeat(64);
     await b.saveManifest();
-  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: new RegExp(`^archive s3://kubeferry/.*/resources/serviceaccounts/part-00001\\.ndjson\\.gz is corrupted: sha256 [0-9a-f]{64} does not match ${'0'.repeat(64)} in the manifest`) } },
+  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: new RegExp(`^archive s3://kubeferry/.*/resources/serviceaccounts/attempt-\\d+-part-00001\\.ndjson\\.gz is corrupted: sha256 [0-9a-f]{64} does not match ${'0'.repeat(64)} in the manifest`) } },
   { name: 'a corrupted archive whose checksum matches', request: (c) => restore(c), seed: async (c) => {
     const b = await copyOf(c);
     const entry = b.archive('configmaps');
     await b.writeArchive(entry, Buffer.from('this is not gzip'), { record: true });
     await b.saveManifest();
-  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /^archive s3:\/\/kubeferry\/.*\/configmaps\/part-00001\.ndjson\.gz of backup "[^"]+" is corrupted: its checksum matches the manifest, but it is not gzip-compressed JSON lines/ } },
+  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /^archive s3:\/\/kubeferry\/.*\/configmaps\/attempt-\d+-part-00001\.ndjson\.gz of backup "[^"]+" is corrupted: its checksum matches the manifest, but it is not gzip-compressed JSON lines/ } },
   { name: 'a tampered encrypted archive', request: (c) => restore(c), seed: async (c) => {
     const b = await copyOf(c);
     const entry = b.archive('secrets');
     await b.writeArchive(entry, flipByte(await b.read(entry.key)), { record: true });
     await b.saveManifest();
-  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /^archive s3:\/\/kubeferry\/.*\/resources\/secrets\/part-00001\.ndjson\.gz\.enc of backup "[^"]+" cannot be decrypted: its authentication tag does not match/ } },
-  // Tampered backups whose checksums were recomputed to match: refused by what the format itself fixes.
+  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /^archive s3:\/\/kubeferry\/.*\/resources\/secrets\/attempt-\d+-part-00001\.ndjson\.gz\.enc of backup "[^"]+" cannot be decrypted: its authentication tag does not match/ } },
+  // Someone who can write to the bucket but holds no backup key: every checksum made to match, and still
+  // refused before anything of the backup is used, because the manifest's authentication no longer holds.
+  { name: 'a consistently re-checksummed backup planting a ClusterRoleBinding to cluster-admin, without the backup key', request: (c) => restore(c), seed: async (c) => {
+    const b = await copyOf(c);
+    const entry = b.archive('configmaps');
+    await b.writeObjects(entry, [...await b.objects(entry), {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'planted-admin' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'Group', name: 'system:authenticated', apiGroup: 'rbac.authorization.k8s.io' }],
+    }]);
+    await b.writePlan(await b.plan(), 1);
+    await b.saveManifest(undefined, { authenticate: false });
+  }, expect: { at: 'describeBackup', type: 'CorruptBackup', message: /^the manifest of backup "[^"]+" \(s3:\/\/kubeferry\/.*\/manifest\.json\) is refused: its authentication code does not match: it was changed after kubeferry wrote it\. Nothing of the backup is used/ } },
+  { name: 'a backup whose authentication was removed, read by a worker with backup keys', request: (c) => restore(c), seed: async (c) => {
+    const b = await copyOf(c);
+    delete b.manifest.authentication;
+    await b.saveManifest(undefined, { authenticate: false });
+  }, expect: { at: 'describeBackup', type: 'BackupNotAuthenticated', message: /^the manifest of backup "[^"]+" .* carries no authentication .*set backupEncryption\.acceptUnauthenticatedBackups: true/ } },
+  { name: 'a Secret archive swapped in from another backup, checksums recomputed and manifest authenticated', request: (c) => restore(c), seed: async (c) => {
+    const other = await copyOf(c, seed.base, `${c.backupId}-other`);
+    const b = await copyOf(c);
+    // Even a manifest authenticated by a key holder cannot make one backup's Secrets pass for another's.
+    await b.writeArchive(b.archive('secrets'), await other.read(other.archive('secrets').key), { record: true });
+    await b.saveManifest();
+  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /^archive s3:\/\/kubeferry\/.*\/secrets\/.*part-00001\.ndjson\.gz\.enc of backup "[^"]+" cannot be decrypted: its authentication tag does not match: it was changed after it was written, or it belongs to another backup, type or part/ } },
+  // Tampered backups whose checksums were recomputed and whose manifest a key holder authenticated again:
+  // refused all the same by what the format itself fixes (defence in depth behind the authentication).
   { name: 'an archive holding an object outside the namespaces of the backup, checksums recomputed', request: (c) => restore(c), seed: async (c) => {
     const b = await copyOf(c);
     const entry = b.archive('configmaps');
     await b.writeObjects(entry, [...await b.objects(entry), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'planted', namespace: 'kube-system' }, data: { k: 'v' } }]);
     await b.saveManifest();
-  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /^archive s3:\/\/kubeferry\/.*\/configmaps\/part-00001\.ndjson\.gz of backup "[^"]+" holds object \d+ \(ConfigMap kube-system\/planted\), outside the backup's namespaces; nothing of it was restored/ } },
+  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /^archive s3:\/\/kubeferry\/.*\/configmaps\/attempt-\d+-part-00001\.ndjson\.gz of backup "[^"]+" holds object \d+ \(ConfigMap kube-system\/planted\), outside the backup's namespaces; nothing of it was restored/ } },
   { name: 'an archive holding an object of another type, checksums recomputed', request: (c) => restore(c), seed: async (c) => {
     const b = await copyOf(c);
     const entry = b.archive('configmaps');
@@ -245,7 +274,7 @@ const cases: Case[] = [
     await store.put(bucket, elsewhere, await b.read(entry.key));
     entry.key = elsewhere;
     await b.saveManifest();
-  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /-other\/resources\/configmaps\/part-00001\.ndjson\.gz of backup "[^"]+" is not where the format puts part 1 of configmaps/ } },
+  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /-other\/resources\/configmaps\/attempt-\d+-part-00001\.ndjson\.gz of backup "[^"]+" is not where the format puts part 1 of configmaps/ } },
   { name: 'an archive larger than its manifest entry', request: (c) => restore(c), seed: async (c) => {
     const b = await copyOf(c);
     const entry = b.archive('configmaps');
@@ -253,29 +282,29 @@ const cases: Case[] = [
     await b.writeArchive(entry, data, { record: false });
     entry.sha256 = sha256(data);
     await b.saveManifest();
-  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /configmaps\/part-00001\.ndjson\.gz of backup "[^"]+" is larger than its manifest entry \(\d+ bytes\)/ } },
+  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /configmaps\/attempt-\d+-part-00001\.ndjson\.gz of backup "[^"]+" is larger than its manifest entry \(\d+ bytes\)/ } },
   { name: 'a missing archive', request: (c) => restore(c), seed: async (c) => {
     const b = await copyOf(c);
     await store.delete(bucket, b.archive('configmaps').key);
-  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /^archive s3:\/\/kubeferry\/.*\/configmaps\/part-00001\.ndjson\.gz of backup "[^"]+" is missing/ } },
+  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /^archive s3:\/\/kubeferry\/.*\/configmaps\/attempt-\d+-part-00001\.ndjson\.gz of backup "[^"]+" is missing/ } },
   { name: 'a corrupted restore plan', request: (c) => restore(c), seed: async (c) => {
     const b = await copyOf(c);
     // A plan of its own checksum (the worker caches verified plans by checksum), then damaged.
     await b.writePlan(await b.plan(), 1);
     await b.saveManifest();
     await store.put(bucket, b.manifest.plan.key, flipByte(await b.read(b.manifest.plan.key)));
-  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /^the restore plan s3:\/\/kubeferry\/.*\/plan\.json of backup "[^"]+" is corrupted \(sha256 mismatch\)/ } },
+  }, expect: { at: 'preflightRestore', type: 'CorruptBackup', message: /^the restore plan s3:\/\/kubeferry\/.*\/plan(-attempt-\d+)?\.json of backup "[^"]+" is corrupted \(sha256 mismatch\)/ } },
   { name: 'a manifest that is not JSON', request: (c) => restore(c), seed: async (c) => (await copyOf(c)).saveManifest('{"formatVersion": 2, "types": ['),
     expect: { at: 'describeBackup', type: 'CorruptBackup', message: /^the manifest of backup "[^"]+" \(s3:\/\/kubeferry\/.*\/manifest\.json\) is not valid JSON/ } },
   { name: 'a manifest cut short', request: (c) => restore(c), seed: async (c) => {
     const b = await copyOf(c);
-    await b.saveManifest(JSON.stringify({ formatVersion: b.manifest.formatVersion, backupId: b.manifest.backupId, types: b.manifest.types }));
+    await b.saveManifest({ formatVersion: b.manifest.formatVersion, backupId: b.manifest.backupId, types: b.manifest.types });
   }, expect: { at: 'describeBackup', type: 'CorruptBackup', message: /^the manifest of backup "[^"]+" \(.*\) is damaged: namespaces is not a list, kinds is not a list, archives is not a list, .*plan lacks its key, sha256 or waves/ } },
   { name: 'an unsupported manifest version', request: (c) => restore(c), seed: async (c) => {
     const b = await copyOf(c);
-    b.manifest.formatVersion = 3;
+    b.manifest.formatVersion = 4;
     await b.saveManifest();
-  }, expect: { at: 'describeBackup', type: 'UnsupportedBackupVersion', message: /^backup "[^"]+" has format version 3; this worker reads version 2/ } },
+  }, expect: { at: 'describeBackup', type: 'UnsupportedBackupVersion', message: /^backup "[^"]+" has format version 4; this worker reads versions 2 and 3/ } },
   { name: 'a target missing a CRD', request: (c) => restore(c, { namespaces: { include: [crdNs], mapping: [`${crdNs}:${c.id}`] } }),
     seed: async (c) => void (await copyOf(c, seed.noCrd)),
     expect: { at: 'preflightRestore', type: 'TypeNotServed', message: new RegExp(`^the target cluster "target" does not serve 1 type\\(s\\) of backup "[^"]+", and the backup brings no CRD for them; nothing was written\\. Install them in the target first: gizmos\\.${esc(group)} \\(${esc(group)}/v1 Gizmo\\)`) } },
@@ -405,6 +434,7 @@ describe('bad input on the local stack: a clear message, no retries, nothing lef
     ({ client, source, target } = stack);
     taskQueue = stack.config.temporal.taskQueue;
     store = new ObjectStore(stack.config.storage);
+    keys = loadBackupKeyring(stack.config.backupEncryption!);
 
     // The source: a namespace with a ConfigMap, a Secret, a ServiceAccount and a Deployment; another with
     // a custom resource whose CRD only the source has.

@@ -6,16 +6,14 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { discover } from '../../src/kube/discovery.js';
 import type { KubeRest } from '../../src/kube/rest.js';
-import { resourcePath } from '../../src/kube/rest.js';
-import { withApiRetry } from '../../src/kube/errors.js';
 import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION } from '../../src/objects/labels.js';
 import { CleanupRefusedError, cleanupMigration, getProgress, MigrationIdTakenError, startMigration } from '../../src/client.js';
 import { deleteNamespaces } from '../../src/dev/sample-app.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
 import { namespaceGone } from '../support/faults.js';
+import { labelledIn } from '../support/sweep.js';
 import { failureOf, kubeconfigFrom, repoRoot, stackEnv, startStackWorker, waitFor, type StackWorker } from '../support/stack.js';
 
 const env = stackEnv();
@@ -62,17 +60,7 @@ const request = (namespaces: string[], extra: Partial<MigrationRequestInput> = {
 });
 
 /** Every object of every served type in the target that carries the migration's label. */
-async function labelledInTarget(migrationId: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const t of (await discover(stack.target)).preferred.filter((r) => r.verbs.includes('list'))) {
-    // Retried like the product's calls: a type whose storage is still initializing answers 429 for a moment.
-    const list = await withApiRetry(() => stack.target.get<{ items?: { metadata?: { namespace?: string; name?: string } }[] }>(resourcePath({ ...t, namespaced: false }), {
-      query: { labelSelector: `${MIGRATION_ID_LABEL}=${migrationId}` },
-    }));
-    for (const o of list.items ?? []) found.push(`${t.kind} ${o.metadata?.namespace ?? ''}/${o.metadata?.name}`);
-  }
-  return found;
-}
+const labelledInTarget = (migrationId: string) => labelledIn(stack.target, migrationId);
 
 type Meta = { metadata: { uid: string; resourceVersion: string } };
 const identity = async (p: string) => {

@@ -208,7 +208,7 @@ describe('migration engine on the local stack', () => {
     // The manifest and plan in S3 tell the same story.
     const store = new ObjectStore(config.storage);
     const manifest = JSON.parse((await store.get(storage.bucket, `${storage.prefix}/backups/${migrationId}/manifest.json`))!.toString());
-    assert.equal(manifest.formatVersion, 2);
+    assert.equal(manifest.formatVersion, 3);
     assert.ok(manifest.types.some((t: { name: string; crd?: string }) => t.name === `widgets.${group}` && t.crd === `widgets.${group}`));
     const plan = JSON.parse((await store.get(storage.bucket, manifest.plan.key))!.toString()) as StoredPlan;
     assert.deepEqual(plan.brokenCycles, [{ from: `Deployment/${ns}/api`, to: `ConfigMap/${ns}/api-config` }]);

@@ -14,6 +14,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { leaveOutReason } from '../../src/objects/leave-out.js';
 import { MIGRATION_ID_LABEL } from '../../src/objects/labels.js';
 import { ObjectStore } from '../../src/store/object-store.js';
+import type { BackupManifest } from '../../src/store/backup-format.js';
 import { startMigration } from '../../src/client.js';
 import { loadWorkerConfig, readEnvFile, type WorkerConfig } from '../../src/config/worker-config.js';
 import { deleteNamespaces, seedSampleApp, waitAvailable, type SampleApp } from '../../src/dev/sample-app.js';
@@ -183,7 +184,7 @@ describe('hot migration on the local stack', () => {
     // Secret values never appear in the raw S3 objects, neither as written nor base64-encoded.
     const store = new ObjectStore(config.storage);
     const keys = await store.list('kubeferry', `test/${run}/`);
-    assert.ok(keys.some((k) => k.endsWith('/resources/secrets/part-00001.ndjson.gz.enc')), `no encrypted Secret archive among ${keys.join(', ')}`);
+    assert.ok(keys.some((k) => /\/resources\/secrets\/attempt-\d+-part-00001\.ndjson\.gz\.enc$/.test(k)), `no encrypted Secret archive among ${keys.join(', ')}`);
     const secretValue = `s3cr3t-web-${app.webNamespace}`;
     for (const key of keys) {
       const raw = (await store.get('kubeferry', key))!;
@@ -315,7 +316,8 @@ describe('hot migration on the local stack', () => {
 
     // Corrupt the ConfigMap archive: the restore must refuse it, naming it, and write nothing.
     const store = new ObjectStore(config.storage);
-    const key = `test/${run}/backups/${run}-solo/resources/configmaps/part-00001.ndjson.gz`;
+    const soloManifest = JSON.parse((await store.get('kubeferry', `test/${run}/backups/${run}-solo/manifest.json`))!.toString()) as BackupManifest;
+    const key = soloManifest.archives.find((a) => a.type === 'configmaps')!.key;
     const good = (await store.get('kubeferry', key))!;
     // One byte changed, the size kept: the sha256 is what tells (a longer archive is refused for its size; bad-input.test.ts).
     const tampered = Buffer.from(good);

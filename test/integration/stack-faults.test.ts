@@ -23,6 +23,7 @@ import { createWorker } from '../../src/worker.js';
 import { configMapsOf, freezeProcess, heartbeatOf, killProcess, namespaceGone, PID_FILES, resumed, seedNamespace, sleep, slowWorkerConfig } from '../support/faults.js';
 import { quietRuntime } from '../support/runtime.js';
 import { kubeconfigFrom, stackEnv, waitFor } from '../support/stack.js';
+import { labelledIn } from '../support/sweep.js';
 
 const env = stackEnv();
 const run = `sf-${randomBytes(3).toString('hex')}`;
@@ -127,6 +128,40 @@ describe('faults in the stack around the worker', () => {
     assert.equal(result.progress.cleanup?.failed, 0, JSON.stringify(result.progress));
     assert.ok((result.progress.cleanup?.deleted ?? 0) > 0);
     await namespaceGone(target, ns);
+  });
+
+  it('a rollback with cleanup mid-wave from a healthy worker, restoring into a namespace that exists in the target, with cluster-scoped objects: nothing of the migration left in any served type, what existed kept as it was', async () => {
+    const ns = `${run}-pre`;
+    await seed(ns, 300);
+    // Cluster-scoped objects the restore brings (clusterResources auto): a ClusterRole bound to a ServiceAccount of the namespace.
+    await source.request('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { body: { metadata: { name: 'reader' } } });
+    await source.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', { body: { metadata: { name: `${ns}-reader` }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }] } });
+    await source.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', { body: {
+      metadata: { name: `${ns}-reader` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${ns}-reader` },
+      subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: ns }],
+    } });
+    // The target namespace exists already, with an object of its own: cleanup cannot hide behind a cascade.
+    await target.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
+    await target.request('POST', `/api/v1/namespaces/${ns}/configmaps`, { body: { metadata: { name: 'theirs' }, data: { owner: 'target team' } } });
+    type Meta = { metadata: { uid: string; resourceVersion: string } };
+    const identity = async (p: string) => (({ metadata: { uid, resourceVersion } }: Meta) => ({ uid, resourceVersion }))(await target.get<Meta>(p));
+    const before = { ns: await identity(`/api/v1/namespaces/${ns}`), theirs: await identity(`/api/v1/namespaces/${ns}/configmaps/theirs`) };
+
+    const handle = await startMigration(client, taskQueue, `${run}-pre`, request(ns));
+    await heartbeatOf(handle, 'restoreWave', true);
+    await handle.signal('rollback', { reason: 'rollback mid-wave', cleanup: true });
+    const result = await handle.result();
+    assert.equal(result.status, 'RolledBack');
+    assert.equal(result.progress.cleanup?.failed, 0, JSON.stringify(result.progress));
+    // The cancelled attempt has stopped before cleanup ran: a while later, still nothing of it anywhere.
+    await sleep(5_000);
+    assert.deepEqual(await labelledIn(target, `${run}-pre`), []);
+    assert.deepEqual(await target.get(`/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${ns}-reader`).then(() => 'present', (e: { code?: number }) => e.code), 404);
+    assert.deepEqual({ ns: await identity(`/api/v1/namespaces/${ns}`), theirs: await identity(`/api/v1/namespaces/${ns}/configmaps/theirs`) }, before);
+    assert.deepEqual([...(await configMapsOf(target, ns)).keys()], ['theirs']);
+    for (const path of [`/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${ns}-reader`, `/apis/rbac.authorization.k8s.io/v1/clusterroles/${ns}-reader`]) {
+      await source.request('DELETE', path).catch(() => undefined);
+    }
   });
 
   it('the Temporal server is killed mid restore and started again 10 s later on its database: the migration finishes, target identical', async () => {

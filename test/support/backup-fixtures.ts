@@ -1,6 +1,8 @@
 // Copies of a real backup under another prefix and id, for tests that damage them: flipped bytes, a
 // checksum that no longer matches, another format version, an object too large for an API server. The
-// archives are read and written with the same functions as the backup (src/activities/backup-format.ts).
+// archives are read and written with the same functions as the backup (src/store/backup-format.ts).
+// The fixture holds the backup keys, as a worker does: a copy's Secret archives are encrypted again for
+// their new place and its manifest is authenticated again, unless a case plays someone without the keys.
 import {
   backupRoot,
   decodeArchive,
@@ -12,6 +14,7 @@ import {
   type StoredPlan,
 } from '../../src/store/backup-format.js';
 import { sha256, type ObjectStore } from '../../src/store/object-store.js';
+import { authenticate, decrypt, encrypt, type BackupKeyring } from '../../src/store/archive-crypto.js';
 
 export interface BackupRef {
   prefix: string;
@@ -25,10 +28,14 @@ export class BackupFixture {
     readonly ref: BackupRef,
     /** Changed in memory; `saveManifest` writes it. */
     readonly manifest: BackupManifest,
+    readonly backupKeys: BackupKeyring,
   ) {}
 
-  /** Copies every key of `from` to `to` (archives, indexes, plan, then the manifest, rewritten to its new keys). */
-  static async copy(store: ObjectStore, bucket: string, from: BackupRef, to: BackupRef): Promise<BackupFixture> {
+  /**
+   * Copies every key of `from` to `to` (archives, indexes, plan, then the manifest, rewritten to its new
+   * keys and authenticated with `keys`); encrypted archives are encrypted again for their new backup id.
+   */
+  static async copy(store: ObjectStore, bucket: string, from: BackupRef, to: BackupRef, backupKeys: BackupKeyring): Promise<BackupFixture> {
     const fromRoot = `${backupRoot(from.prefix, from.backupId)}/`;
     const toRoot = `${backupRoot(to.prefix, to.backupId)}/`;
     const moved = (key: string) => {
@@ -43,7 +50,12 @@ export class BackupFixture {
     manifest.backupId = to.backupId;
     manifest.plan.key = moved(manifest.plan.key);
     for (const a of manifest.archives) a.key = moved(a.key);
-    const fixture = new BackupFixture(store, bucket, to, manifest);
+    const fixture = new BackupFixture(store, bucket, to, manifest, backupKeys);
+    for (const a of manifest.archives.filter((entry) => entry.encryption)) {
+      const place = fixture.placeOf(a);
+      const plain = decrypt((await store.get(bucket, a.key))!, backupKeys, { ...place, backupId: from.backupId });
+      await fixture.writeArchive(a, encrypt(plain, backupKeys, place), { record: true });
+    }
     await fixture.saveManifest();
     return fixture;
   }
@@ -57,6 +69,11 @@ export class BackupFixture {
     const found = this.manifest.archives.find((a) => a.type === type);
     if (!found) throw new Error(`backup ${this.ref.backupId} has no archive of ${type}: ${this.manifest.archives.map((a) => a.type).join(', ')}`);
     return found;
+  }
+
+  /** Where an archive of the manifest belongs (what its encryption is bound to). */
+  placeOf(entry: ArchiveEntry): { backupId: string; type: string; part: number } {
+    return { backupId: this.manifest.backupId, type: entry.type, part: this.manifest.archives.filter((a) => a.type === entry.type).indexOf(entry) + 1 };
   }
 
   async read(key: string): Promise<Buffer> {
@@ -95,9 +112,15 @@ export class BackupFixture {
     this.manifest.plan.sha256 = sha256(data);
   }
 
-  /** Writes the manifest as it is in memory, or `raw` instead. */
-  async saveManifest(raw?: string): Promise<void> {
-    await this.store.put(this.bucket, this.manifestKey, Buffer.from(raw ?? JSON.stringify(this.manifest, null, 2)), 'application/json');
+  /**
+   * Writes the manifest as it is in memory (or `raw`: text as it is, an object in its place), authenticated
+   * with the fixture's keys unless `authenticate` is false: then it keeps whatever authentication it had,
+   * as someone without the keys who rewrote it would leave it.
+   */
+  async saveManifest(raw?: string | object, { authenticate: sign = true }: { authenticate?: boolean } = {}): Promise<void> {
+    const doc = typeof raw === 'string' ? raw : raw ?? this.manifest;
+    const text = typeof doc === 'string' ? doc : JSON.stringify(sign ? authenticate(doc, this.backupKeys) : doc, null, 2);
+    await this.store.put(this.bucket, this.manifestKey, Buffer.from(text), 'application/json');
   }
 
   /** Every key of the copy. */

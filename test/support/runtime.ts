@@ -3,7 +3,12 @@ import type { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
 
+let installed = false;
+
+/** Installs the quiet runtime once per process (a test file may start several workers). */
 export function quietRuntime(): void {
+  if (installed) return;
+  installed = true;
   Runtime.install({
     logger: new DefaultLogger('ERROR'),
     telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },

@@ -55,11 +55,12 @@ export interface StackWorker {
 }
 
 /** A kubeferry worker on a task queue of its own (`kubeferry-<run>`), a client, and raw access to both clusters. */
-export async function startStackWorker(run: string): Promise<StackWorker> {
+export async function startStackWorker(run: string, configure: (config: WorkerConfig) => void = () => undefined): Promise<StackWorker> {
   const env = stackEnv();
   quietRuntime();
   const config = loadWorkerConfig(env.KUBEFERRY_CONFIG!);
   config.temporal.taskQueue = `kubeferry-${run}`;
+  configure(config);
   const worker = await createWorker(config, await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS }));
   const running = worker.run();
   const client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS }) });

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { loadArchiveKey } from '../../src/store/archive-crypto.js';
+import { loadBackupKeyring } from '../../src/store/archive-crypto.js';
 import { DEFAULT_WEB_UI_ORIGIN, payloadsFromJson, payloadsToJson, startCodecServer } from '../../src/codec/codec-server.js';
 import { clientDataConverter, workerDataConverter } from '../../src/codec/data-converter.js';
 import { ENCRYPTED_ENCODING, EncryptionCodec, METADATA_KEY_ID, PayloadDecryptionError } from '../../src/codec/encryption-codec.js';
@@ -112,8 +112,8 @@ describe('payload key file', () => {
   it('takes a bare key with the id a backup key of the same bytes gets', () => {
     const bare = write('bare', `${KEY_A}\n`);
     const ring = loadPayloadKeyring({ keyFile: bare });
-    assert.deepEqual([...ring.keys.keys()], [loadArchiveKey(bare).id]);
-    assert.equal(ring.current, loadArchiveKey(bare).id);
+    assert.deepEqual([...ring.keys.keys()], [loadBackupKeyring({ keyFile: bare }).current]);
+    assert.equal(ring.current, loadBackupKeyring({ keyFile: bare }).current);
   });
   it('refuses malformed lines, duplicate ids, an empty file, a missing file and an unknown keyId, saying what to do', () => {
     assert.throws(() => parseKeyFile(`a=${KEY_A}\nb=1234\n`, 'f'), (e: Error) => e instanceof ConfigError && /f, line 2: expected/.test(e.message));

@@ -1,6 +1,6 @@
 // The activities as the migration calls them: three profiles (short calls, bulk work, readiness waits),
 // each a proxy of the activity contract. Workflow code takes the activities' types only.
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { MigrationActivities } from '../../activities/contract.js';
 import { NON_RETRYABLE } from '../../domain/failures.js';
 
@@ -16,6 +16,10 @@ export const QUICK: ActivityOptions = { startToCloseTimeout: '1m', retry: { ...r
 export const BULK: ActivityOptions = {
   startToCloseTimeout: '30m', heartbeatTimeout: '1m', scheduleToCloseTimeout: '6h', retry: { ...retry, nonRetryableErrorTypes },
 };
+// Bulk work that a rollback cancels (backup, restore, their preflights): the workflow waits until the
+// cancelled attempt has stopped (it stops between chunks and pages), so that cleanup never runs while it
+// still writes. Behind patch `bulk-cancel-settles` (legacy.ts).
+export const SETTLING_BULK: ActivityOptions = { ...BULK, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
 // A wait for readiness: one activity polling the target for as long as the workloads take; its
 // heartbeat is each poll, so a pause (which cancels it) and a lost worker are noticed within 30 s.
 export const WAIT: ActivityOptions = { heartbeatTimeout: '30s', retry: { ...retry, maximumAttempts: 10, nonRetryableErrorTypes } };

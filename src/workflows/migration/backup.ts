@@ -4,6 +4,7 @@ import type { BackupSummary, PlanReport } from '../../activities/contract.js';
 import type { MigrationRequest } from '../../domain/request.js';
 import type { MigrationProgress } from '../messages.js';
 import { BULK, bulk, quick } from './activities.js';
+import { bulkOptions } from './legacy.js';
 import { enter, publish } from './publish.js';
 import { movesTraffic } from './state.js';
 import { whileNotPaused } from './timers.js';
@@ -35,7 +36,7 @@ export async function backUp(request: MigrationRequest, backupId: string, progre
   if (request.task !== 'restore') {
     await whileNotPaused(progress);
     enter(progress, 'backup');
-    summary = await bulk.backupResources.executeWithOptions({ ...BULK, summary: `backup ${request.source.cluster} -> s3://${storage.bucket}/${storage.prefix}` }, [{
+    summary = await bulk.backupResources.executeWithOptions({ ...bulkOptions(), summary: `backup ${request.source.cluster} -> s3://${storage.bucket}/${storage.prefix}` }, [{
       migrationId: progress.migrationId,
       backupId,
       source: request.source.cluster,

@@ -7,7 +7,8 @@
 // none that old; an approval gate or observeFor can keep one open for long). Then call deprecatePatch(id)
 // in place of patched(id), delete the old branch and the pre-patch histories that replay it; once no
 // running migration started before that release either, remove the deprecatePatch call too.
-import { patched } from '@temporalio/workflow';
+import { patched, type ActivityOptions } from '@temporalio/workflow';
+import { BULK, SETTLING_BULK } from './activities.js';
 import { readyPercent } from '../../domain/progress.js';
 import { ratioFor, weightFor } from '../../domain/readiness-goal.js';
 import type { MigrationRequest, StepSpec } from '../../domain/request.js';
@@ -56,6 +57,14 @@ export const runsAdmissionPreflight = () => patched('admission-preflight');
  * by held-step-timeout.pre-front-door-patch.json.
  */
 export const keepsFinalProgressInMemo = () => patched('final-progress-memo');
+
+/**
+ * Patch `bulk-cancel-settles`: backupResources, preflightRestore, checkAdmission and restoreWave are
+ * cancelled with WAIT_CANCELLATION_COMPLETED, so a rollback's traffic rollback and cleanup start only
+ * once the cancelled attempt has stopped writing. Before: TRY_CANCEL (the workflow went on at once, and
+ * a cleanup could race the attempt it had cancelled). Replayed by the *.pre-settle-patch.json histories.
+ */
+export const bulkOptions = (): ActivityOptions => (patched('bulk-cancel-settles') ? SETTLING_BULK : BULK);
 
 /**
  * Before `readiness-waits-in-activity`: the readiness wait as a checkReadiness activity, then a timer of

@@ -7,7 +7,7 @@ import { firstPodWave } from '../../domain/pod-templates.js';
 import type { MigrationRequest } from '../../domain/request.js';
 import type { MigrationProgress } from '../messages.js';
 import { BULK, QUICK, bulk, quick } from './activities.js';
-import { runsAdmissionPreflight, verifiesRoutesAfterRestore } from './legacy.js';
+import { bulkOptions, runsAdmissionPreflight, verifiesRoutesAfterRestore } from './legacy.js';
 import { enter, publish } from './publish.js';
 import { movesTraffic, remember } from './state.js';
 import { whileNotPaused } from './timers.js';
@@ -18,7 +18,7 @@ export async function restore(request: MigrationRequest, backupId: string, summa
   enter(progress, 'restore');
   // Nothing is written before every archive is verified (and, for "fail", every conflict is known).
   const namespaceMapping = request.namespaces.mapping;
-  const preflight = await bulk.preflightRestore.executeWithOptions({ ...BULK, summary: `verify backup ${backupId}: ${summary.objects} objects` }, [{
+  const preflight = await bulk.preflightRestore.executeWithOptions({ ...bulkOptions(), summary: `verify backup ${backupId}: ${summary.objects} objects` }, [{
     backupId, target: request.target.cluster, storage, findConflicts: request.existingObjects === 'fail', namespaceMapping,
     ...(request.routes.length ? { routes: request.routes.map((r) => ({ name: r.name, workloads: r.workloads })) } : {}),
     ...(movesTraffic(request) ? { routers: request.routes } : {}),
@@ -40,7 +40,7 @@ export async function restore(request: MigrationRequest, backupId: string, summa
       await admissionPreflight(request, backupId, progress);
     }
     const result = await bulk.restoreWave.executeWithOptions({
-      ...BULK, summary: `restore wave ${wave.index + 1}/${waves.length}: ${wave.count} objects (${wave.kinds.join(', ')})`,
+      ...bulkOptions(), summary: `restore wave ${wave.index + 1}/${waves.length}: ${wave.count} objects (${wave.kinds.join(', ')})`,
     }, [{
       migrationId: progress.migrationId,
       backupId,
@@ -77,7 +77,7 @@ export async function restore(request: MigrationRequest, backupId: string, summa
  */
 async function admissionPreflight(request: MigrationRequest, backupId: string, progress: MigrationProgress): Promise<void> {
   const mode = request.admission === 'warn' ? 'warn' : 'enforce';
-  const report = await bulk.checkAdmission.executeWithOptions({ ...BULK, summary: `admission preflight: dry-run the workloads' pods in ${request.target.cluster}` }, [{
+  const report = await bulk.checkAdmission.executeWithOptions({ ...bulkOptions(), summary: `admission preflight: dry-run the workloads' pods in ${request.target.cluster}` }, [{
     backupId, target: request.target.cluster, storage: request.storage, namespaceMapping: request.namespaces.mapping,
   }]);
   progress.admission = { mode, ...report };
