@@ -186,7 +186,7 @@ export async function collectType<T>(
     // Objects of other namespaces pass through memory and are dropped here, never stored.
     const selected = new Set(scan.namespaces);
     try {
-      for await (const page of listPages<RawObject>(source.rest, resourcePath(type), { labelSelector })) {
+      for await (const page of listPages<RawObject>(source.rest, resourcePath(type), { labelSelector, limit: pageLimit(type) })) {
         for (const obj of page) if (selected.has(obj.metadata?.namespace ?? '') && collector.accept(obj)) await sink.add(type, obj);
         onPage();
       }
@@ -200,7 +200,10 @@ export async function collectType<T>(
   const namespaces = type.namespaced ? scan.namespaces : [undefined];
   let namespace: string | undefined;
   try {
-    const pages = listManyAhead<RawObject>(source.rest, namespaces.map((ns) => resourcePath(type, ns)), { labelSelector, window: source.concurrency });
+    const large = LARGE_OBJECT_TYPES.has(type.name);
+    const pages = listManyAhead<RawObject>(source.rest, namespaces.map((ns) => resourcePath(type, ns)), {
+      labelSelector, limit: pageLimit(type), window: large ? Math.min(4, source.concurrency) : source.concurrency,
+    });
     for await (const page of pages) {
       namespace = namespaces[page.index];
       for (const obj of page.items) if (collector.accept(obj)) await sink.add(type, obj);
@@ -294,6 +297,13 @@ export interface CollectHooks<T> {
  * "auto") the cluster-scoped objects the selection needs. Returns one result per type that had objects
  * or left some out.
  */
+/**
+ * Types whose objects are often near the 1 MiB a ConfigMap or Secret holds (Helm keeps each release as
+ * one): listed 50 at a time and few namespaces ahead, so a page stays tens of MiB, not hundreds.
+ */
+const LARGE_OBJECT_TYPES: ReadonlySet<string> = new Set(['secrets', 'configmaps']);
+const pageLimit = (type: { name: string }) => (LARGE_OBJECT_TYPES.has(type.name) ? 50 : 500);
+
 export async function collectSelection<T>(
   source: Cluster,
   scan: SourceScan,

@@ -2,7 +2,7 @@
 // collect it, but nothing is written anywhere: each object is only looked up in the target (where the
 // namespace mapping would put it) to find conflicts, and the types are checked against what the target
 // serves. Returns the waves, what is left out and why, and the conflicts.
-import { heartbeat } from '@temporalio/activity';
+import { heartbeatOrStop } from './cancellation.js';
 import { planObjectWaves, waveSummaries } from '../domain/dependency-graph.js';
 import { buildPlanGraph } from '../domain/plan-graph.js';
 import type { PlanInput, PlanReport } from './contract.js';
@@ -25,9 +25,14 @@ import { FAILURE } from '../domain/failures.js';
 const LOOKUPS_IN_FLIGHT = 16;
 const EXAMPLES = 20;
 
-/** Looks each object up in the target, a few at a time, counting the ones that already exist. */
-class ConflictSink implements ObjectSink<void> {
+/**
+ * Looks each object up in the target, a few at a time, counting the ones that already exist. A lookup
+ * that fails is kept and thrown by the next add or by finish: never an unhandled rejection (which would
+ * end the worker) nor a conflict silently not counted.
+ */
+export class ConflictSink implements ObjectSink<void> {
   private readonly inFlight = new Set<Promise<void>>();
+  private failure: { error: unknown } | undefined;
 
   constructor(
     private readonly lookup: (type: TypeEntry, landing: RawObject) => Promise<boolean>,
@@ -45,13 +50,21 @@ class ConflictSink implements ObjectSink<void> {
         if (this.found.examples.length < EXAMPLES) this.found.examples.push(describe(landing));
       }),
       this.admission?.(obj, landing),
-    ]).then(() => undefined).finally(() => this.inFlight.delete(p));
+    ]).then(() => undefined, (error: unknown) => {
+      this.failure ??= { error };
+    }).finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
     if (this.inFlight.size >= LOOKUPS_IN_FLIGHT) await Promise.race(this.inFlight);
+    this.throwIfFailed();
   }
 
   async finish(): Promise<void> {
     await Promise.all(this.inFlight);
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
   }
 }
 
@@ -69,7 +82,7 @@ export async function planMigration(clusters: ClusterRegistry, input: PlanInput)
     return servedByTarget.get(type.name) ? existsIn(target, type, landing) : Promise.resolve(false);
   };
   const admission = input.admission === 'off' ? undefined : admissionOfExisting(target);
-  const results = await collectSelection(source, scan, input, () => new ConflictSink(lookup, input, conflicts, admission?.check), { page: () => heartbeat() });
+  const results = await collectSelection(source, scan, input, () => new ConflictSink(lookup, input, conflicts, admission?.check), { page: () => heartbeatOrStop() });
 
   const nodes = linkSelectors(results);
   const plan = planObjectWaves(nodes);

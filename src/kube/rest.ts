@@ -27,6 +27,9 @@ export interface KubeRestOptions {
 }
 
 /** Proxies a kubeconfig's `proxy-url` may name, as kubectl takes them. */
+/** The largest answer read: far above any page kubeferry asks for, well below V8's longest string (~512 MiB). */
+export const MAX_BODY_BYTES = 256 * 2 ** 20;
+
 const PROXY_SCHEMES = ['http:', 'https:', 'socks5:', 'socks5h:', 'socks4:', 'socks4a:', 'socks:'];
 
 /** Why a kubeconfig's `proxy-url` cannot be used, or undefined when it can (or there is none). */
@@ -90,8 +93,26 @@ export class KubeRest {
         ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}) };
       const req = transport.request(url, { method, headers, agent, auth: opts.auth, ...(isHttps ? tlsOptions : {}) }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfter: res.headers['retry-after'] }));
+        let bytes = 0;
+        res.on('data', (c: Buffer) => {
+          bytes += c.length;
+          // A body V8 cannot hold as one string would throw inside 'end', out of reach of any caller: stop
+          // reading at the bound and say what to do (smaller pages, a narrower selection).
+          if (bytes > MAX_BODY_BYTES) {
+            res.destroy();
+            reject(new KubeApiError(413, `the answer of ${this.server} to ${method} ${url.pathname} exceeds ${MAX_BODY_BYTES / 2 ** 20} MiB; ` +
+              'list fewer objects per page or select fewer', method, url.pathname));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfter: res.headers['retry-after'] });
+          } catch (err) {
+            reject(err instanceof Error ? err : new Error(String(err)));
+          }
+        });
         res.on('error', reject);
       });
       // Shorter than the activities' heartbeat timeout, so a hung API server is retried, not waited out.
@@ -100,7 +121,12 @@ export class KubeRest {
       req.end(payload);
     });
     if (text.status < 200 || text.status >= 300) throw new KubeApiError(text.status, text.body, method, url.pathname, retryAfterMs(text.retryAfter));
-    return (text.body ? JSON.parse(text.body) : undefined) as T;
+    try {
+      return (text.body ? JSON.parse(text.body) : undefined) as T;
+    } catch {
+      // JSON.parse's own message quotes the body, which may hold Secret data.
+      throw new Error(`${method} ${url.pathname}: the answer of ${this.server} is not JSON (${text.body.length} characters)`);
+    }
   }
 
   /** One keep-alive agent per client, with the TLS material the kubeconfig gave, through its proxy if it names one. */
@@ -169,11 +195,12 @@ export async function* listPages<T = Record<string, unknown>>(
 export async function* listManyAhead<T = Record<string, unknown>>(
   rest: KubeRest,
   paths: readonly string[],
-  options: { labelSelector?: string; window?: number } = {},
+  options: { labelSelector?: string; window?: number; limit?: number } = {},
 ): AsyncGenerator<{ index: number; items: T[] }> {
   const window = Math.max(1, options.window ?? 8);
+  const limit = options.limit ?? 500;
   const first = (path: string) => {
-    const page = rest.get<ListPage<T>>(path, { query: { limit: 500, labelSelector: options.labelSelector } });
+    const page = rest.get<ListPage<T>>(path, { query: { limit, labelSelector: options.labelSelector } });
     page.catch(() => undefined); // awaited in its turn
     return page;
   };
@@ -191,7 +218,7 @@ export async function* listManyAhead<T = Record<string, unknown>>(
     let page = await inTurn(i, ahead.shift()!);
     yield { index: i, items: page.items ?? [] };
     while (page.metadata?.continue) {
-      const query = { limit: 500, continue: page.metadata.continue, labelSelector: options.labelSelector };
+      const query = { limit, continue: page.metadata.continue, labelSelector: options.labelSelector };
       page = await inTurn(i, rest.get<ListPage<T>>(paths[i]!, { query }));
       yield { index: i, items: page.items ?? [] };
     }
