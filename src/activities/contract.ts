@@ -1,5 +1,6 @@
 // What the workflow and its activities exchange: names, counts and S3 keys only, never Kubernetes
 // objects, Secret data or credentials, so that nothing sensitive or large lands in workflow history.
+import type { RequestSelection } from '../domain/restore-selection.js';
 import type { ReadinessGoal } from '../domain/readiness-goal.js';
 import type { NamespaceMapping } from '../domain/namespace-mapping.js';
 import type { KindCount, Wave } from '../domain/ordering.js';
@@ -152,6 +153,8 @@ export interface PreflightInput {
   /** Also look up every object in the target (existingObjects: fail). */
   findConflicts: boolean;
   namespaceMapping: NamespaceMapping;
+  /** A restore task's selection: refused unless it selects all of the backup (a restore restores all of it). */
+  selection?: RequestSelection;
   /** The routes' workloads must be workloads of the backup; checked before anything is written. */
   routes?: Pick<RouteSpec, 'name' | 'workloads'>[];
   /**

@@ -15,6 +15,7 @@ import { sanitize, type SanitizeContext } from '../objects/sanitize/index.js';
 import { describe } from '../objects/describe.js';
 import { sizeProblem } from '../objects/size-limits.js';
 import { notServed } from '../objects/served-types.js';
+import { restoreSelectionProblem } from '../domain/restore-selection.js';
 import { oneToOneProblem } from '../domain/namespace-selection.js';
 import type { OwnerKey } from '../objects/raw-object.js';
 import { applyOver, differsInTarget } from './conflicts.js';
@@ -66,6 +67,7 @@ export async function restoreWave(
     migrationId: input.migrationId,
     ...(run.runId ? { runId: run.runId } : {}),
     namespaceMapping: input.namespaceMapping,
+    sourceNamespaces: new Set(manifest.namespaces),
     keepNodePorts: input.keepNodePorts,
     ownerUid: (ref) => owners.uid(ref),
   };
@@ -239,6 +241,8 @@ export async function preflightRestore(
 ): Promise<PreflightReport> {
   const manifest = await readManifest(store, input.storage, input.backupId, keys);
   if (input.routes) routeWorkloadsOf(manifest, input.routes);
+  const narrower = input.selection && restoreSelectionProblem(input.selection, manifest);
+  if (narrower) throw ApplicationFailure.nonRetryable(narrower, FAILURE.InvalidRequest);
   const notOneToOne = oneToOneProblem(input.namespaceMapping, manifest.namespaces, `the namespaces of backup "${manifest.backupId}"`);
   if (notOneToOne) throw ApplicationFailure.nonRetryable(notOneToOne, FAILURE.InvalidRequest);
   // Router objects the restore may bring: found in the archives below, judged as they will land.
@@ -262,7 +266,7 @@ export async function preflightRestore(
     report.objects += objects.length;
     heartbeatOrStop({ archive: archive.type });
     const type = types.get(archive.type)!;
-    const landings = objects.map((obj) => sanitize(obj, { migrationId: '', namespaceMapping: input.namespaceMapping }));
+    const landings = objects.map((obj) => sanitize(obj, { migrationId: '', namespaceMapping: input.namespaceMapping, sourceNamespaces: new Set(manifest.namespaces) }));
     for (const wanted of routerObjects) {
       const i = objects.findIndex((obj) => isRouterObject(wanted, type, obj));
       if (i >= 0) wanted.found = landings[i];

@@ -72,6 +72,18 @@ const NEVER_COPY: ReadonlyMap<string, string> = new Map([
   ['nodes.metrics.k8s.io', METRICS],
 ]);
 
+const ADMISSION = "admission webhooks and policies act on every request of the whole target (a source webhook URL would receive the target's Secrets); name the type in resources.include to copy them";
+
+/** Types copied only when resources.include names them: `*` alone never brings cluster-wide admission into the target. */
+const ONLY_BY_NAME: ReadonlyMap<string, string> = new Map([
+  ['mutatingwebhookconfigurations.admissionregistration.k8s.io', ADMISSION],
+  ['validatingwebhookconfigurations.admissionregistration.k8s.io', ADMISSION],
+  ['validatingadmissionpolicies.admissionregistration.k8s.io', ADMISSION],
+  ['validatingadmissionpolicybindings.admissionregistration.k8s.io', ADMISSION],
+  ['mutatingadmissionpolicies.admissionregistration.k8s.io', ADMISSION],
+  ['mutatingadmissionpolicybindings.admissionregistration.k8s.io', ADMISSION],
+]);
+
 const LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
 const ENTRY = new RegExp(`^${LABEL}(\\.${LABEL})*$`, 'i');
 
@@ -116,7 +128,8 @@ const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 /**
  * The types a filter selects among those served. `*` in include means every served type; exclude wins over
  * include. Only types that can be listed and read are selected, and never the source's own state (events,
- * nodes, leases, ...): those are reported in `leftOut` when the filter would have selected them. A type that
+ * nodes, leases, ...): those are reported in `leftOut` when the filter would have selected them. Admission
+ * webhooks and policies are selected only when named, never by `*`. A type that
  * cannot be listed is reported only when named, not when `*` covers it (most such types are reviews).
  */
 export function selectResourceTypes(
@@ -140,7 +153,7 @@ export function selectResourceTypes(
     const type = resourceTypeName(r);
     if (excluded.has(type) || !(named.has(type) || starred.has(type))) continue;
     const listable = r.verbs.includes('list') && r.verbs.includes('get');
-    const reason = NEVER_COPY.get(type);
+    const reason = NEVER_COPY.get(type) ?? (named.has(type) ? undefined : ONLY_BY_NAME.get(type));
     if (listable && !reason) selected.push(r);
     else if (reason && (listable || named.has(type))) leftOut.push({ type, reason });
     else if (named.has(type)) leftOut.push({ type, reason: `the API server does not list them (verbs: ${r.verbs.join(', ') || 'none'})` });

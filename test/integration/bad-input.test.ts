@@ -305,6 +305,10 @@ const cases: Case[] = [
     b.manifest.formatVersion = 4;
     await b.saveManifest();
   }, expect: { at: 'describeBackup', type: 'UnsupportedBackupVersion', message: /^backup "[^"]+" has format version 4; this worker reads versions 2 and 3/ } },
+  { name: 'a restore selecting fewer resource types than its backup holds', request: (c) => restore(c, { resources: { include: ['configmaps'], exclude: [] } }), seed: async (c) => void (await copyOf(c)),
+    expect: { at: 'preflightRestore', type: 'InvalidRequest', message: /^a restore restores all of backup "[^"]+", and this request selects less: resources .*"configmaps".* differ from the backup's/ } },
+  { name: 'a restore with a label selector its backup was not taken with', request: (c) => restore(c, { labelSelector: 'app=web' }), seed: async (c) => void (await copyOf(c)),
+    expect: { at: 'preflightRestore', type: 'InvalidRequest', message: /^a restore restores all of backup "[^"]+", and this request selects less: labelSelector "app=web" differs from the backup's \(none\)/ } },
   { name: 'a target missing a CRD', request: (c) => restore(c, { namespaces: { include: [crdNs], mapping: [`${crdNs}:${c.id}`] } }),
     seed: async (c) => void (await copyOf(c, seed.noCrd)),
     expect: { at: 'preflightRestore', type: 'TypeNotServed', message: new RegExp(`^the target cluster "target" does not serve 1 type\\(s\\) of backup "[^"]+", and the backup brings no CRD for them; nothing was written\\. Install them in the target first: gizmos\\.${esc(group)} \\(${esc(group)}/v1 Gizmo\\)`) } },

@@ -196,3 +196,21 @@ describe('resource type selection', () => {
     assert.deepEqual(selectResourceTypes([], { include: ['*'], exclude: [] }), { selected: [], leftOut: [], unknown: ['*'] });
   });
 });
+
+describe('admission webhooks and policies', () => {
+  const withAdmission = [...available,
+    type('admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations', 'ValidatingWebhookConfiguration', false),
+    type('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations', 'MutatingWebhookConfiguration', false),
+    type('admissionregistration.k8s.io', 'v1', 'validatingadmissionpolicies', 'ValidatingAdmissionPolicy', false)];
+  it('are never selected by "*", and are reported as left out with the way to copy them', () => {
+    const s = selectResourceTypes(withAdmission, { include: ['*'], exclude: [] });
+    assert.ok(!s.selected.some((r) => r.group === 'admissionregistration.k8s.io'));
+    const left = s.leftOut.filter((l) => l.type.endsWith('.admissionregistration.k8s.io'));
+    assert.equal(left.length, 3);
+    assert.match(left[0]!.reason, /act on every request of the whole target.*name the type in resources\.include/);
+  });
+  it('are selected when resources.include names them', () => {
+    const s = selectResourceTypes(withAdmission, { include: ['*', 'validatingwebhookconfigurations'], exclude: [] });
+    assert.deepEqual(s.selected.filter((r) => r.group === 'admissionregistration.k8s.io').map((r) => r.resource), ['validatingwebhookconfigurations']);
+  });
+});

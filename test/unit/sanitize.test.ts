@@ -23,10 +23,10 @@ const apply = (rule: SanitizeRule, obj: object, c: SanitizeContext = ctx): Recor
 };
 
 describe('rule order', () => {
-  it('maps namespaces before resolving owners, and labels last', () => {
+  it('filters binding subjects by their source namespace before mapping namespaces, maps namespaces before resolving owners, and labels last', () => {
     const names = RULES.map((r) => r.name);
     assert.deepEqual(names, ['serverSetMetadata', 'dropStatus', 'serviceAddresses', 'deploymentRevision', 'podNodeName',
-      'jobControllerUid', 'serviceAccountTokenRefs', 'pvcBinding', 'namespaceMapping', 'ownerReferences', 'migrationLabel']);
+      'jobControllerUid', 'serviceAccountTokenRefs', 'pvcBinding', 'clusterWideEffects', 'namespaceMapping', 'ownerReferences', 'migrationLabel']);
     assert.ok(names.indexOf(namespaceMapping.name) < names.indexOf(ownerReferences.name));
     assert.equal(names.at(-1), migrationLabel.name);
   });
@@ -259,5 +259,41 @@ describe('sanitize(), all rules together', () => {
     const original = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', uid: 'u' } };
     sanitize(original, ctx);
     assert.equal(original.metadata.uid, 'u');
+  });
+});
+
+describe('clusterWideEffects', () => {
+  const ctx = { migrationId: 'm', sourceNamespaces: new Set(['shop']) };
+  it('never makes a StorageClass or IngressClass the default, nor a PriorityClass the global default', () => {
+    const sc = sanitize({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'fast', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true', keep: 'me' } }, provisioner: 'x' }, ctx);
+    assert.deepEqual(sc.metadata.annotations, { keep: 'me' });
+    const ic = sanitize({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'nginx', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } } }, ctx);
+    assert.equal(ic.metadata.annotations, undefined);
+    const pc = sanitize({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'high' }, value: 1000, globalDefault: true }, ctx);
+    assert.equal((pc as { globalDefault?: boolean }).globalDefault, undefined);
+    assert.equal(pc.value, 1000);
+  });
+  it('drops the aggregation labels of a ClusterRole, keeping its others', () => {
+    const role = sanitize({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'widgets', labels: { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true', 'rbac.authorization.k8s.io/aggregate-to-view': 'true', team: 'shop' } } }, ctx);
+    assert.deepEqual(role.metadata.labels, { team: 'shop', 'kubeferry.io/migration-id': 'm' });
+  });
+  it('keeps only the ServiceAccounts of the migrated namespaces among the subjects of a ClusterRoleBinding', () => {
+    const crb = sanitize({
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'readers' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+      subjects: [
+        { kind: 'ServiceAccount', name: 'web', namespace: 'shop' }, { kind: 'ServiceAccount', name: 'ops', namespace: 'kube-system' },
+        { kind: 'User', name: 'alice', apiGroup: 'rbac.authorization.k8s.io' }, { kind: 'Group', name: 'sre', apiGroup: 'rbac.authorization.k8s.io' },
+      ],
+    }, { ...ctx, namespaceMapping: { shop: 'shop-dr' } });
+    assert.deepEqual(crb.subjects, [{ kind: 'ServiceAccount', name: 'web', namespace: 'shop-dr' }]);
+  });
+  it('never keeps a Service\'s external IPs', () => {
+    const svc = sanitize({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { externalIPs: ['203.0.113.7'], ports: [{ port: 80 }] } }, ctx);
+    assert.equal((svc.spec as { externalIPs?: string[] }).externalIPs, undefined);
+  });
+  it('drops every kubeferry.io label and annotation the source carried, before labelling with this migration', () => {
+    const cm = sanitize({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'shop', labels: { 'kubeferry.io/migration-id': 'older', app: 'web' }, annotations: { 'kubeferry.io/pre-existing': 'true', 'kubeferry.io/anything': 'x', note: 'kept' } } }, { ...ctx, runId: 'r1' });
+    assert.deepEqual(cm.metadata.labels, { app: 'web', 'kubeferry.io/migration-id': 'm' });
+    assert.deepEqual(cm.metadata.annotations, { note: 'kept', 'kubeferry.io/migration-run': 'r1' });
   });
 });

@@ -8,9 +8,10 @@
 //   jobControllerUid        a Job's generated selector and controller-uid labels
 //   serviceAccountTokenRefs a ServiceAccount's references to its auto-generated token Secrets
 //   pvcBinding              a PersistentVolumeClaim's binding to a source PersistentVolume
+//   clusterWideEffects      default classes, global-default priority, role aggregation, foreign binding subjects
 //   namespaceMapping        the object's namespace and the namespaced references it holds
 //   ownerReferences         owner uids rewritten to the target's owners, or the references dropped
-//   migrationLabel          the migration id label on every restored object
+//   migrationLabel          the migration id label on every restored object (kubeferry.io/* from the source dropped)
 import { serverSetMetadata } from './server-set-metadata.js';
 import { dropStatus } from './status.js';
 import { serviceAddresses } from './service-addresses.js';
@@ -19,6 +20,7 @@ import { podNodeName } from './pod-node-name.js';
 import { jobControllerUid } from './job-controller-uid.js';
 import { serviceAccountTokenRefs } from './serviceaccount-token-refs.js';
 import { pvcBinding } from './pvc-binding.js';
+import { clusterWideEffects } from './cluster-wide-effects.js';
 import { namespaceMapping } from './namespace-mapping.js';
 import { ownerReferences } from './owner-references.js';
 import { migrationLabel } from './migration-label.js';
@@ -39,6 +41,7 @@ export const RULES: readonly SanitizeRule[] = [
   jobControllerUid,
   serviceAccountTokenRefs,
   pvcBinding,
+  clusterWideEffects,
   namespaceMapping,
   ownerReferences,
   migrationLabel,

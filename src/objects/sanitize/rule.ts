@@ -8,6 +8,8 @@ export interface SanitizeContext {
   runId?: string;
   /** Source namespace -> target namespace. */
   namespaceMapping?: NamespaceMapping;
+  /** The namespaces migrated (in the source): cluster-wide bindings keep only their ServiceAccounts. */
+  sourceNamespaces?: ReadonlySet<string>;
   /** Keep Service node ports (and the health-check node port) instead of letting the target allocate them. */
   keepNodePorts?: boolean;
   /**

@@ -6,6 +6,7 @@ interface ServiceSpec {
   ports?: { nodePort?: number }[];
   healthCheckNodePort?: number;
   type?: string;
+  externalIPs?: string[];
 }
 
 /**
@@ -13,7 +14,8 @@ interface ServiceSpec {
  * source's range; in the target they may be taken or out of range, so they are allocated anew.
  * Headless Services ("None") keep their clusterIP: it is a choice, not an allocation. With
  * `keepNodePorts` the node ports and the health-check node port stay, for clients outside the cluster
- * that were given them (the target refuses the Service if one is taken or out of its range).
+ * that were given them (the target refuses the Service if one is taken or out of its range). External
+ * IPs never stay.
  */
 export const serviceAddresses: SanitizeRule = (obj, ctx) => {
   if (obj.kind !== 'Service') return;
@@ -23,6 +25,9 @@ export const serviceAddresses: SanitizeRule = (obj, ctx) => {
     delete spec.clusterIP;
     delete spec.clusterIPs;
   }
+  // Addresses of the source's network: in the target, a Service claiming them captures their traffic
+  // (the CVE-2020-8554 class), so they are never carried over.
+  delete spec.externalIPs;
   if (ctx.keepNodePorts) return;
   for (const port of spec.ports ?? []) delete port.nodePort;
   delete spec.healthCheckNodePort;

@@ -75,7 +75,7 @@ export async function planOnly(request: MigrationRequest, progress: MigrationPro
 }
 
 /** The request's filters, as the activities that read the source take them. */
-function selectionOf(request: MigrationRequest) {
+export function selectionOf(request: MigrationRequest) {
   return {
     namespaces: { include: request.namespaces.include, exclude: request.namespaces.exclude },
     resources: { include: request.resources.include, exclude: request.resources.exclude },

@@ -7,6 +7,7 @@ import { firstPodWave } from '../../domain/pod-templates.js';
 import type { MigrationRequest } from '../../domain/request.js';
 import type { MigrationProgress } from '../messages.js';
 import { BULK, QUICK, bulk, quick } from './activities.js';
+import { selectionOf } from './backup.js';
 import { bulkOptions, runsAdmissionPreflight, verifiesRoutesAfterRestore } from './legacy.js';
 import { enter, publish } from './publish.js';
 import { movesTraffic, remember } from './state.js';
@@ -20,6 +21,7 @@ export async function restore(request: MigrationRequest, backupId: string, summa
   const namespaceMapping = request.namespaces.mapping;
   const preflight = await bulk.preflightRestore.executeWithOptions({ ...bulkOptions(), summary: `verify backup ${backupId}: ${summary.objects} objects` }, [{
     backupId, target: request.target.cluster, storage, findConflicts: request.existingObjects === 'fail', namespaceMapping,
+    ...(request.task === 'restore' ? { selection: selectionOf(request) } : {}),
     ...(request.routes.length ? { routes: request.routes.map((r) => ({ name: r.name, workloads: r.workloads })) } : {}),
     ...(movesTraffic(request) ? { routers: request.routes } : {}),
   }]);
