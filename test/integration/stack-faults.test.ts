@@ -15,12 +15,12 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { KubeRest } from '../../src/kube/rest.js';
 import { getProgress, startMigration } from '../../src/client.js';
 import { loadWorkerConfig } from '../../src/config/worker-config.js';
-import { startLoad } from '../../src/dev/load.js';
+import { startLoad, waitServing } from '../../src/dev/load.js';
 import { deleteNamespaces } from '../../src/dev/sample-app.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
 import { createWorker } from '../../src/worker.js';
-import { configMapsOf, freezeProcess, heartbeatOf, killProcess, namespaceGone, PID_FILES, resumed, seedNamespace, sleep, slowWorkerConfig } from '../support/faults.js';
+import { configMapsOf, failureWindow, freezeProcess, heartbeatOf, killProcess, namespaceGone, PID_FILES, resumed, seedNamespace, sleep, slowWorkerConfig } from '../support/faults.js';
 import { quietRuntime } from '../support/runtime.js';
 import { kubeconfigFrom, stackEnv, waitFor } from '../support/stack.js';
 import { labelledIn } from '../support/sweep.js';
@@ -220,6 +220,9 @@ describe('faults in the stack around the worker', () => {
     const away = `${socket}.away`;
     const router = new HaproxyRouter({ socket }, { backend: 'web', sourceServer: 'source', targetServer: 'target' });
     await router.setWeight(0);
+    // The load starts once the source serves the app: until kwok has made its new pods Ready and the
+    // EndpointSlice lists them, the source edge rightly answers 503, and that is no fault of the migration.
+    await waitServing(`${env.HAPROXY_URL}/${ns}/web/`, 60_000);
     const load = startLoad(`${env.HAPROXY_URL}/${ns}/web/`, { concurrency: 4, maxSeconds: 300 });
     const samples: number[] = [];
     let sampling = true;
@@ -254,7 +257,7 @@ describe('faults in the stack around the worker', () => {
       assert.equal(await router.getWeight(), 0);
       await sleep(1000);
       const traffic = await load.stop();
-      assert.equal(traffic.failed, 0, traffic.failures.join('; '));
+      assert.equal(traffic.failed, 0, `${failureWindow(traffic)}: ${traffic.failures.join('; ')}`);
       assert.deepEqual(strayWeights(samples, [0, 10, 30, 60, 100]), [], `HAProxy held only weights the migration asked for: ${samples.join(', ')}`);
     } finally {
       if (fs.existsSync(away)) fs.renameSync(away, socket);

@@ -13,13 +13,13 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { KubeRest } from '../../src/kube/rest.js';
 import { MIGRATION_ID_LABEL } from '../../src/objects/labels.js';
 import { getProgress, startMigration } from '../../src/client.js';
-import { startLoad } from '../../src/dev/load.js';
+import { startLoad, waitServing } from '../../src/dev/load.js';
 import { deleteNamespaces } from '../../src/dev/sample-app.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
 import type { MigrationProgress } from '../../src/workflows/messages.js';
 import type { migrateCluster } from '../../src/workflows/migrate-cluster.js';
-import { configMapsOf, heartbeatOf, namespaceGone, resumed, seedNamespace, slowWorkerConfig } from '../support/faults.js';
+import { configMapsOf, failureWindow, heartbeatOf, namespaceGone, resumed, seedNamespace, slowWorkerConfig } from '../support/faults.js';
 import { kubeconfigFrom, repoRoot, stackEnv, waitFor } from '../support/stack.js';
 
 const env = stackEnv();
@@ -138,6 +138,9 @@ describe('worker killed with SIGKILL mid-migration', () => {
     const config = env.KUBEFERRY_CONFIG!;
     const router = new HaproxyRouter({ socket: env.HAPROXY_ADMIN_SOCKET }, { backend: 'web', sourceServer: 'source', targetServer: 'target' });
     await router.setWeight(0);
+    // The load starts once the source serves the app: until kwok has made its new pods Ready and the
+    // EndpointSlice lists them, the source edge rightly answers 503, and that is no fault of the migration.
+    await waitServing(`${env.HAPROXY_URL}/${ns}/web/`, 60_000);
     const load = startLoad(`${env.HAPROXY_URL}/${ns}/web/`, { concurrency: 4, maxSeconds: 300 });
     let worker = await startWorkerProcess(config);
     const handle = await startMigration(client, taskQueue, `${run}-web`, request(ns, {
@@ -161,7 +164,7 @@ describe('worker killed with SIGKILL mid-migration', () => {
       assert.equal(await router.getWeight(), 100);
       await new Promise((r) => setTimeout(r, 1000));
       const traffic = await load.stop();
-      assert.equal(traffic.failed, 0, `failed requests: ${traffic.failures.join('; ')}`);
+      assert.equal(traffic.failed, 0, `failed requests ${failureWindow(traffic)}: ${traffic.failures.join('; ')}`);
       assert.ok((traffic.byCluster.target ?? 0) > 0 && (traffic.byCluster.source ?? 0) > 0, JSON.stringify(traffic.byCluster));
     } finally {
       await load.stop();

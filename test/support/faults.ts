@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import YAML from 'yaml';
 import type { KubeRest } from '../../src/kube/rest.js';
+import type { LoadReport } from '../../src/dev/load.js';
 import { CHUNK as RESTORE_CHUNK } from '../../src/activities/restore.js';
 import { repoRoot, waitFor } from './stack.js';
 
@@ -62,6 +63,15 @@ export function freezeProcess(pidFile: string): { thaw(): void } {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** When a load's failed requests came, to tell a start before the app served from a fault in the middle. */
+export function failureWindow(report: LoadReport): string {
+  const at = report.timeline.filter(([, c]) => c === 'error').map(([ms]) => ms);
+  if (at.length === 0) return 'none failed';
+  const firstOk = report.timeline.find(([, c]) => c !== 'error')?.[0];
+  return `${at.length} failed between ${Math.min(...at)} ms and ${Math.max(...at)} ms after the load started ` +
+    `(first success at ${firstOk === undefined ? 'none' : `${firstOk} ms`})`;
+}
 
 
 /** Activities in flight, with their attempt and last heartbeat (decoded). */
