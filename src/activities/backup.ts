@@ -15,6 +15,8 @@ import { readIndex, readManifest } from '../store/backup-store.js';
 import { linkSelectors, servicesOfWorkloads } from '../objects/selectors.js';
 import { mergeLeftOut } from '../objects/leave-out.js';
 import { FAILURE } from '../domain/failures.js';
+import type { WorkerPolicy } from '../config/worker-policy.js';
+import { enforcePolicy } from './policy.js';
 
 /** A part is closed at this many objects or bytes (uncompressed), whichever comes first. */
 const PART_OBJECTS = 2000;
@@ -83,6 +85,7 @@ export async function backupResources(
   store: ObjectStore,
   keys: BackupKeyring | undefined,
   input: BackupInput,
+  policy?: WorkerPolicy,
 ): Promise<BackupSummary> {
   const { bucket, prefix } = input.storage;
   const startedAt = new Date().toISOString();
@@ -110,6 +113,7 @@ export async function backupResources(
   }
   const source = clusters.get(input.source);
   const scan = await scanSource(source, input);
+  enforcePolicy(policy, { source: input.source, storage: input.storage, namespaces: scan.namespaces });
   const cursor: BackupCursor = { typesDone: [] };
   const resumed = new Set((Context.current().info.heartbeatDetails as BackupCursor | undefined)?.typesDone ?? []);
   const kept = await collectSelection(source, scan, input, () => new ArchiveSink(store, bucket, prefix, input.backupId, keys, info.attempt), {

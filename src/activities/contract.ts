@@ -21,6 +21,8 @@ export interface ConnectivityInput {
   storage: StorageRef;
   /** Whether the source must be readable (backup) and the target writable (restore). */
   needs: { source: boolean; target: boolean; storage: boolean };
+  /** The request's existingObjects when it writes to the target, for the worker's policy (allowUpdate). */
+  existingObjects?: 'skip' | 'fail' | 'update';
   /**
    * The routes that will move traffic: each router is asked for its current weight, so that a missing
    * backend, HTTPRoute or canary Ingress, or an unknown route cluster, fails before anything is written.
@@ -155,6 +157,8 @@ export interface PreflightInput {
   namespaceMapping: NamespaceMapping;
   /** A restore task's selection: refused unless it selects all of the backup (a restore restores all of it). */
   selection?: RequestSelection;
+  /** The request's existingObjects, for the worker's policy (allowUpdate). */
+  existingObjects?: 'skip' | 'fail' | 'update';
   /** The routes' workloads must be workloads of the backup; checked before anything is written. */
   routes?: Pick<RouteSpec, 'name' | 'workloads'>[];
   /**

@@ -21,6 +21,9 @@ import { sanitize } from '../objects/sanitize/index.js';
 import { ApplicationFailure } from '@temporalio/activity';
 import { oneToOneProblem } from '../domain/namespace-selection.js';
 import { FAILURE } from '../domain/failures.js';
+import { mapNamespace } from '../domain/namespace-mapping.js';
+import type { WorkerPolicy } from '../config/worker-policy.js';
+import { enforcePolicy } from './policy.js';
 
 const LOOKUPS_IN_FLIGHT = 16;
 const EXAMPLES = 20;
@@ -68,10 +71,11 @@ export class ConflictSink implements ObjectSink<void> {
   }
 }
 
-export async function planMigration(clusters: ClusterRegistry, input: PlanInput): Promise<PlanReport> {
+export async function planMigration(clusters: ClusterRegistry, input: PlanInput, policy?: WorkerPolicy): Promise<PlanReport> {
   const source = clusters.get(input.source);
   const target = clusters.get(input.target);
   const [scan, targetDiscovery] = await Promise.all([scanSource(source, input), discover(target.rest)]);
+  enforcePolicy(policy, { source: input.source, target: input.target, namespaces: [...scan.namespaces, ...scan.namespaces.map((ns) => mapNamespace(input.namespaceMapping, ns))] });
   const notOneToOne = oneToOneProblem(input.namespaceMapping, scan.namespaces, 'the selected namespaces');
   if (notOneToOne) throw ApplicationFailure.nonRetryable(notOneToOne, FAILURE.InvalidRequest);
   const conflicts = { count: 0, examples: [] as string[] };

@@ -29,6 +29,8 @@ import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION, PRE_EXISTING_ANNOTATION }
 import { apiMessage, apiStatus, apiUnavailable, withApiRetry } from '../kube/errors.js';
 import { loadArchive, readManifest, readPlan } from '../store/backup-store.js';
 import { FAILURE } from '../domain/failures.js';
+import type { WorkerPolicy } from '../config/worker-policy.js';
+import { enforcePolicy } from './policy.js';
 
 /** Objects per heartbeat; a resumed wave redoes at most this many lookups. */
 export const CHUNK = 200;
@@ -238,8 +240,14 @@ export async function preflightRestore(
   keys: BackupKeyring | undefined,
   input: PreflightInput,
   routers: WorkerConfig['routers'] = {},
+  policy?: WorkerPolicy,
 ): Promise<PreflightReport> {
   const manifest = await readManifest(store, input.storage, input.backupId, keys);
+  enforcePolicy(policy, {
+    source: manifest.sourceCluster, target: input.target, storage: input.storage,
+    namespaces: [...manifest.namespaces, ...manifest.namespaces.map((ns) => mapNamespace(input.namespaceMapping, ns))],
+    ...(input.existingObjects ? { existingObjects: input.existingObjects } : {}),
+  });
   if (input.routes) routeWorkloadsOf(manifest, input.routes);
   const narrower = input.selection && restoreSelectionProblem(input.selection, manifest);
   if (narrower) throw ApplicationFailure.nonRetryable(narrower, FAILURE.InvalidRequest);

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { CLUSTER_NAME } from '../domain/request.js';
 import { jsonSchemaFile } from '../domain/request-json-schema.js';
 import { temporalSettings, type TemporalSettings } from './temporal.js';
+import { workerPolicySchema, type WorkerPolicy } from './worker-policy.js';
 
 export interface ClusterConfig {
   /** Path to a kubeconfig file; relative paths are resolved against the config file. */
@@ -40,6 +41,8 @@ export interface WorkerConfig {
   backupEncryption?: { keyFile: string; keyId?: string; acceptUnauthenticatedBackups?: boolean };
   /** Encryption of every Temporal payload with a codec (src/codec/); off when absent. */
   payloadEncryption?: PayloadEncryptionSettings;
+  /** What requests may make this worker do (src/config/worker-policy.ts); anything within the config when absent. */
+  policy?: WorkerPolicy;
   temporal: TemporalSettings;
 }
 
@@ -117,6 +120,7 @@ export const workerConfigFileSchema = z.strictObject({
     acceptUnauthenticatedBackups: z.boolean().optional()
       .describe('read backups that carry no authentication (format 2, or taken without a backup key): only when everyone who can write to the bucket is trusted'),
   }).optional(),
+  policy: workerPolicySchema.optional(),
   // Checked in full by readPayloadEncryption, which the CLI shares (with the environment over it).
   payloadEncryption: z.strictObject({ keyFile: text('a key file path').optional(), keyId: text('a key id').optional() }).nullable().optional(),
   temporal: z.strictObject({
@@ -169,6 +173,7 @@ export function loadWorkerConfig(file = defaultConfigPath()): WorkerConfig {
     routers: raw.routers ?? {},
     ...(raw.backupEncryption ? { backupEncryption: { ...raw.backupEncryption, keyFile: path.resolve(dir, raw.backupEncryption.keyFile) } } : {}),
     ...withPayloadEncryption(payloadEncryption),
+    ...(raw.policy ? { policy: { ...raw.policy, file } } : {}),
     temporal: temporalSettings({}, process.env, raw.temporal),
   };
 }

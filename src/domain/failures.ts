@@ -18,6 +18,8 @@ export const FAILURE = {
   TypeNotServed: 'TypeNotServed',
   /** Objects exist in the target that the request's existingObjects policy does not allow to touch. */
   Conflict: 'Conflict',
+  /** The request names clusters, storage, namespaces or an existingObjects policy that the worker's policy forbids. */
+  PolicyDenied: 'PolicyDenied',
 
   // The worker or its environment is set up wrongly: its operator fixes the config or the grants.
   /** A cluster's kubeconfig cannot be used as written (an unsupported proxy-url, a missing file). */
@@ -67,7 +69,7 @@ export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];
 /** Failures that another attempt cannot fix: the workflow's activity retry policies stop at them. */
 export const NON_RETRYABLE: readonly FailureType[] = [
   FAILURE.InvalidRequest, FAILURE.UnknownCluster, FAILURE.MigrationIdReused, FAILURE.BackupNotFound,
-  FAILURE.UnsupportedBackupVersion, FAILURE.TypeNotServed, FAILURE.Conflict,
+  FAILURE.UnsupportedBackupVersion, FAILURE.TypeNotServed, FAILURE.Conflict, FAILURE.PolicyDenied,
   FAILURE.ClusterMisconfigured, FAILURE.AccessDenied, FAILURE.EncryptionKeyMissing, FAILURE.BackupNotAuthenticated, FAILURE.RouterNotConfigured, FAILURE.RouterMisconfigured,
   FAILURE.BackupExists, FAILURE.CorruptBackup, FAILURE.ObjectTooLarge, FAILURE.AdmissionRefused,
 ];
@@ -75,5 +77,5 @@ export const NON_RETRYABLE: readonly FailureType[] = [
 /** Failures of the request itself (not of the worker or the clusters): the CLI exits 2 for them. */
 export const INPUT_FAILURES: ReadonlySet<string> = new Set<FailureType>([
   FAILURE.InvalidRequest, FAILURE.UnknownCluster, FAILURE.MigrationIdReused, FAILURE.BackupNotFound,
-  FAILURE.UnsupportedBackupVersion, FAILURE.TypeNotServed, FAILURE.Conflict,
+  FAILURE.UnsupportedBackupVersion, FAILURE.TypeNotServed, FAILURE.Conflict, FAILURE.PolicyDenied,
 ]);

@@ -17,6 +17,7 @@ export async function checkConnectivity(request: MigrationRequest, progress: Mig
     target: request.target.cluster,
     storage: request.storage,
     needs: { source: request.task !== 'restore', target: request.task !== 'backup', storage: true },
+    ...(request.task !== 'backup' ? { existingObjects: request.existingObjects } : {}),
     // A route that cannot move traffic fails here, before anything is written; a router object that the
     // migration itself brings (selected in the source, landing where the route names it) is valid.
     ...(movesTraffic(request) ? {

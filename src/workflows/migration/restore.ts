@@ -22,6 +22,7 @@ export async function restore(request: MigrationRequest, backupId: string, summa
   const preflight = await bulk.preflightRestore.executeWithOptions({ ...bulkOptions(), summary: `verify backup ${backupId}: ${summary.objects} objects` }, [{
     backupId, target: request.target.cluster, storage, findConflicts: request.existingObjects === 'fail', namespaceMapping,
     ...(request.task === 'restore' ? { selection: selectionOf(request) } : {}),
+    existingObjects: request.existingObjects,
     ...(request.routes.length ? { routes: request.routes.map((r) => ({ name: r.name, workloads: r.workloads })) } : {}),
     ...(movesTraffic(request) ? { routers: request.routes } : {}),
   }]);
