@@ -18,7 +18,8 @@
 // restore as recorded before patched('routes-verified-after-restore'), patched('admission-preflight') and
 // patched('final-progress-memo') were added (the files those scenarios had until then, kept as they were).
 // *.pre-settle-patch.json are every scenario that runs a backup, restore or admission activity, as
-// recorded before patched('bulk-cancel-settles') (the files they had until then).
+// recorded before patched('bulk-cancel-settles') (the files they had until then); *.pre-rollback-patch.json
+// are rollback-cleanup and held-step-timeout before patched('rollback-settles-every-route').
 //
 // The scenario name is also the workflow id: a history does not carry the workflow id, and
 // migrateCluster validates it, so the replay test passes the file name up to its first dot.

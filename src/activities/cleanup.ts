@@ -2,7 +2,8 @@
 // created in the target, found by its label, in the reverse order of the restore plan (routes and
 // workloads before the config and identities they use, Namespaces and CRDs last). Objects that existed
 // before and were only updated carry an annotation that keeps them; objects another run of the same id
-// created are kept too. Idempotent: an object already gone counts as deleted.
+// created are kept too, and so is a Namespace or CRD that holds objects others made (cleanup-guards.ts).
+// Deletes carry the listed uid as a precondition. Idempotent: an object already gone counts as deleted.
 import { CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import { mapNamespace } from '../domain/namespace-mapping.js';
 import { objectId } from '../domain/references.js';
@@ -13,7 +14,8 @@ import { listPages, resourcePath } from '../kube/rest.js';
 import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION, PRE_EXISTING_ANNOTATION } from '../objects/labels.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { describe } from '../objects/describe.js';
-import { apiMessage, apiStatus, withApiRetry } from '../kube/errors.js';
+import { apiMessage } from '../kube/errors.js';
+import { deleteExactly, foreignCustomResources, foreignObjectsIn } from './cleanup-guards.js';
 import { readManifest, readPlan } from '../store/backup-store.js';
 import type { BackupKeyring } from '../store/archive-crypto.js';
 import { FAILURE } from '../domain/failures.js';
@@ -67,20 +69,29 @@ export async function cleanupRestored(clusters: ClusterRegistry, store: ObjectSt
         }
         for (const o of doomed) {
           if (Context.current().cancellationSignal.aborted) throw new CancelledFailure('cleanup cancelled');
+          const what = { ...o, kind: type.kind };
+          const fail = (why: string) => {
+            result.failed += 1;
+            if (result.errors.length < 20) result.errors.push(`${type.kind} ${o.metadata?.namespace ?? ''}/${o.metadata?.name}: ${why}`);
+          };
           try {
-            await withApiRetry(() => target.rest.request('DELETE', resourcePath(type, o.metadata?.namespace, o.metadata!.name), {
-              query: { propagationPolicy: 'Background' },
-            }));
-            result.deleted += 1;
-            removed(type.kindKey);
-          } catch (err) {
-            if (apiStatus(err) === 404) {
-              result.deleted += 1;
-              removed(type.kindKey);
+            // A Namespace or CRD the migration created, holding what others put there since: deleting it
+            // would take their objects along, so it stays, named with what it holds.
+            const others = type.kind === 'Namespace' ? await foreignObjectsIn(target, o.metadata!.name!)
+              : type.kind === 'CustomResourceDefinition' ? await foreignCustomResources(target, o) : [];
+            if (others.length) {
+              keep(what, `it holds objects the migration did not create: ${others.join(', ')}`);
               continue;
             }
-            result.failed += 1;
-            if (result.errors.length < 20) result.errors.push(`${type.kind} ${o.metadata?.namespace ?? ''}/${o.metadata?.name}: ${apiMessage(err)}`);
+            const done = await deleteExactly(target, type, o);
+            if (done.outcome === 'replaced') keep(what, 'replaced by another object of that name since the migration created it');
+            else if (done.outcome === 'stuck') fail(`still there, held by finalizer(s) ${done.finalizers.join(', ')} that nothing in the target removes; remove them, or run their controller`);
+            else {
+              result.deleted += 1;
+              removed(type.kindKey);
+            }
+          } catch (err) {
+            fail(apiMessage(err));
           }
         }
       }

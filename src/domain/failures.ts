@@ -48,6 +48,8 @@ export const FAILURE = {
   RestoreFailed: 'RestoreFailed',
   /** Workloads were not ready within the request's readiness timeout. */
   ReadinessTimeout: 'ReadinessTimeout',
+  /** A rollback could not send every route back to the source (each named in the message). */
+  RollbackIncomplete: 'RollbackIncomplete',
 
   // Transient: retried by Temporal with backoff (shown as a pending activity meanwhile).
   /** The S3 store does not answer. */

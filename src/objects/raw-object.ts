@@ -12,6 +12,7 @@ export type RawObject = {
     annotations?: Record<string, string>;
     ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
     deletionTimestamp?: string;
+    finalizers?: string[];
     managedFields?: unknown;
     resourceVersion?: string;
     generation?: number;

@@ -3,7 +3,7 @@
 // approve, promote and rollback arrive at any time, as signals or as validated updates (migration/control.ts).
 // This file is the order of the phases and the outcome; each phase is a module of its own under
 // migration/, and the branches kept for executions that predate a patch are in migration/legacy.ts.
-import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { PlanReport } from '../activities/contract.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type MigrationRequest, type MigrationRequestInput } from '../domain/request.js';
 import type { MigrationProgress } from './messages.js';
@@ -13,7 +13,7 @@ import { endsFailedAfterTrafficRollback, keepsFinalProgressInMemo } from './migr
 import { enter, keepFinalProgress, publish, publishRequest } from './migration/publish.js';
 import { waitForReadiness } from './migration/readiness.js';
 import { cleanupTarget, restore, verifyRoutes } from './migration/restore.js';
-import { rollbackTraffic } from './migration/routes.js';
+import { rollbackTraffic, type StuckRoute } from './migration/routes.js';
 import { errorMessage, movesTraffic, newProgress, remember, type Control } from './migration/state.js';
 import { pausableSleep } from './migration/timers.js';
 import { shiftTraffic } from './migration/traffic.js';
@@ -57,13 +57,15 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
   try {
     await pipeline.run(() => runPipeline(request, backupId, progress, control));
   } catch (err) {
-    if (!(progress.rollbackRequested && isCancellation(err))) {
+    if (!(progress.rollbackRequested && (isCancellation(err) || endedByItsCancel(err)))) {
       progress.phase = 'failed';
       remember(progress.errors, [errorMessage(err)]);
       publish(progress);
       // A failure after traffic started moving must not strand requests on a half-moved split.
       if (progress.routes.some((r) => r.weight > 0)) {
-        await CancellationScope.nonCancellable(() => rollbackTraffic(request, progress));
+        const stuck = await CancellationScope.nonCancellable(() => rollbackTraffic(request, progress));
+        // The failure that ended the migration stays the one thrown; the routes that stayed are told beside it.
+        remember(progress.errors, stuck.map((r) => `rollback: route ${r.name} could not be sent back to the source: ${r.error}`));
         if (endsFailedAfterTrafficRollback()) {
           progress.phase = 'failed';
           publish(progress);
@@ -74,10 +76,14 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
     }
   }
   if (progress.rollbackRequested) {
-    await CancellationScope.nonCancellable(async () => {
-      await rollbackTraffic(request, progress);
-      if (control.rollback?.cleanup && request.task !== 'backup') await cleanupTarget(request, backupId, progress);
+    const stuck = await CancellationScope.nonCancellable(async () => {
+      const stayed = await rollbackTraffic(request, progress);
+      // A route that may still send traffic to the target keeps what it serves there: no cleanup then.
+      const safe = stayed.every((r) => progress.routes.find((p) => p.name === r.name)?.weight === 0);
+      if (control.rollback?.cleanup && request.task !== 'backup' && safe) await cleanupTarget(request, backupId, progress);
+      return stayed;
     });
+    if (stuck.length) throw rollbackIncomplete(stuck, progress, Boolean(control.rollback?.cleanup && request.task !== 'backup'));
     progress.phase = 'rolled-back';
     publish(progress);
     return { migrationId, status: 'RolledBack', backupId, progress };
@@ -85,6 +91,27 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
   progress.phase = 'completed';
   publish(progress);
   return { migrationId, status: 'Completed', backupId, progress };
+}
+
+/** The failure of a rollback that could not send every route back to the source, saying what was done and what to do. */
+function rollbackIncomplete(stuck: StuckRoute[], progress: MigrationProgress, cleanupAsked: boolean): ApplicationFailure {
+  const onTarget = stuck.filter((r) => (progress.routes.find((p) => p.name === r.name)?.weight ?? 0) > 0);
+  const message = `rollback incomplete: ${stuck.map((r) => `route ${r.name} could not be sent back to the source (${r.error})`).join('; ')}. ` +
+    `Every other route is on the source. ${cleanupAsked ? (onTarget.length ? `Nothing was cleaned up, since ${onTarget.map((r) => r.name).join(', ')} may still send traffic to the target. ` : 'The cleanup ran. ') : ''}` +
+    `Fix the router, then set the route to the source by hand${cleanupAsked && onTarget.length ? ` and run 'kubeferry cleanup ${progress.migrationId}'` : ''}.`;
+  progress.phase = 'failed';
+  remember(progress.errors, [message]);
+  publish(progress);
+  return ApplicationFailure.nonRetryable(message, FAILURE.RollbackIncomplete);
+}
+
+/**
+ * A bulk activity cancelled by a rollback is waited for (patch `bulk-cancel-settles`); when its worker is
+ * gone, the attempt ends by its heartbeat timeout instead, not retried because its cancel was requested.
+ * That too is the rollback's cancel, not a failure of the migration.
+ */
+function endedByItsCancel(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.retryState === 'CANCEL_REQUESTED';
 }
 
 /** The phases of a migrate, backup or restore task, in order; a rollback cancels them wherever they are. */

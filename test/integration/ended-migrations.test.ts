@@ -22,6 +22,7 @@ const kept = `${run}-a`; // exists in the target before, with a ConfigMap of the
 const fresh = `${run}-b`; // only in the source; its Deployment's pods cannot be scheduled
 const done = `${run}-c`; // migrates completely
 const promoted = `${run}-p`; // migrates with a route, promoted fully
+const shared = `${run}-s`; // migrates completely; then others put objects in it, and a finalizer holds one of its objects
 const storage = { bucket: 'kubeferry', prefix: `test/${run}` };
 const haproxy = new HaproxyRouter({ socket: env.HAPROXY_ADMIN_SOCKET }, { backend: 'web', sourceServer: 'source', targetServer: 'target' });
 let stack: StackWorker;
@@ -74,6 +75,7 @@ before(async () => {
   await seedApp(stack.source, fresh, { nodeSelector: { 'kubeferry.test/no-such-node': 'true' } });
   await seedApp(stack.source, done);
   await seedApp(stack.source, promoted);
+  await seedApp(stack.source, shared);
   await stack.target.request('POST', '/api/v1/namespaces', { body: { metadata: { name: kept } } });
   await stack.target.request('POST', `/api/v1/namespaces/${kept}/configmaps`, { body: { metadata: { name: 'shared' }, data: { from: 'target' } } });
   await haproxy.setWeight(0);
@@ -82,7 +84,7 @@ before(async () => {
 after(async () => {
   await haproxy.setWeight(0).catch(() => undefined);
   await stack?.stop();
-  for (const file of [env.SOURCE_KUBECONFIG!, env.TARGET_KUBECONFIG!]) await deleteNamespaces(kubeconfigFrom(file), [kept, fresh, done, promoted]);
+  for (const file of [env.SOURCE_KUBECONFIG!, env.TARGET_KUBECONFIG!]) await deleteNamespaces(kubeconfigFrom(file), [kept, fresh, done, promoted, shared]);
 });
 
 describe('ended migrations', { concurrency: true }, () => {
@@ -170,6 +172,31 @@ describe('ended migrations', { concurrency: true }, () => {
     assert.equal(report.deleted, completed.progress.objects.restored);
     await namespaceGone(stack.target, done);
     assert.deepEqual(await labelledInTarget(id), []);
+  });
+
+  it('cleanup deletes only what the migration created: a namespace others have put objects in stays, named with them, and an object a finalizer holds is reported, not counted as deleted', async () => {
+    const id = `${run}-shared`;
+    const completed = await (await startMigration(stack.client, stack.config.temporal.taskQueue, id, request([shared]))).result();
+    assert.equal(completed.status, 'Completed');
+    // After the migration: a team adds its own ConfigMap to the namespace, and a controller the target
+    // does not run puts a finalizer on one of the migrated ConfigMaps.
+    await stack.target.request('POST', `/api/v1/namespaces/${shared}/configmaps`, { body: { metadata: { name: 'theirs' }, data: { owner: 'another team' } } });
+    const migrated = (await stack.target.get<{ items: { metadata: { name: string } }[] }>(`/api/v1/namespaces/${shared}/configmaps`, { query: { labelSelector: `${MIGRATION_ID_LABEL}=${id}` } })).items[0]!.metadata.name;
+    const held = `/api/v1/namespaces/${shared}/configmaps/${migrated}`;
+    await stack.target.request('PATCH', held, { body: { metadata: { finalizers: ['example.com/hold'] } }, contentType: 'application/merge-patch+json' });
+    const theirs = await identity(`/api/v1/namespaces/${shared}/configmaps/theirs`);
+
+    const report = await cleanupMigration(stack.client, stack.config.temporal.taskQueue, id, { force: true }).catch((err: unknown) => err);
+    // The held object fails the cleanup, saying what holds it; the namespace is kept, naming what it holds.
+    const messages = (e: unknown): string => (e instanceof Error ? `${e.message} ${messages(e.cause)}` : '');
+    const message = messages(report);
+    assert.match(message, new RegExp(`ConfigMap ${shared}/${migrated}: still there, held by finalizer\\(s\\) example\\.com/hold`), message);
+    assert.deepEqual(await identity(`/api/v1/namespaces/${shared}/configmaps/theirs`), theirs);
+    const ns = await stack.target.get<{ metadata: { deletionTimestamp?: string } }>(`/api/v1/namespaces/${shared}`);
+    assert.equal(ns.metadata.deletionTimestamp, undefined, 'the namespace holding their ConfigMap was deleted');
+    const left = await labelledInTarget(id);
+    assert.deepEqual(left.sort(), [`ConfigMap ${shared}/${migrated}`, `Namespace /${shared}`].sort());
+    await stack.target.request('PATCH', held, { body: { metadata: { finalizers: null } }, contentType: 'application/merge-patch+json' });
   });
 
   it('promote --full moves every route to 100% target at once, skipping the steps left', async () => {

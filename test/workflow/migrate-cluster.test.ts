@@ -35,7 +35,7 @@ interface Calls {
 
 type Hooks = Partial<{
   onBackup(id: string): Promise<void>;
-  onWeight(weight: number, id: string): Promise<void>;
+  onWeight(weight: number, id: string, route: string): Promise<void>;
   onWave(kinds: string[], id: string): Promise<void>;
   readiness(call: number): ReadinessReport;
 }>;
@@ -130,7 +130,7 @@ async function run(
     async setRouteWeight(i) {
       // Workflow (skipped) time at which the step scheduled this call.
       calls.weights.push({ weight: i.weight, at: Context.current().info.scheduledTimestampMs, route: i.route.name });
-      await hooks.onWeight?.(i.weight, id);
+      await hooks.onWeight?.(i.weight, id, i.route.name);
       return { route: i.route.name, weight: i.weight };
     },
   };
@@ -480,6 +480,59 @@ describe('migrateCluster workflow', () => {
       assert.ok(result.progress.errors.includes(`rollback requested: from ${phase}`));
     });
   }
+});
+
+describe('a rollback with one router broken for good', () => {
+  const twoRoutes: MigrationRequestInput = {
+    ...request, routes: [...request.routes!, { name: 'api', router: 'haproxy', backend: 'api', workloads: ['shop/web'] }],
+    traffic: { steps: [50, 100], stepInterval: '5m' },
+  };
+  const readiness = () => ({ overall: { ready: 1, total: 1 }, routes: { web: { ready: 1, total: 1 }, api: { ready: 1, total: 1 } }, notReady: [] });
+  const failureOfRun = async (promise: Promise<unknown>) => {
+    const err = await promise.then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
+    return err.cause;
+  };
+
+  it('sends every other route to the source, cleans up when the broken route carried no traffic, and fails naming the route', async () => {
+    let rollingBack = false;
+    const calls: Calls = { weights: [], waves: [] };
+    const failure = await failureOfRun(run(twoRoutes, {
+      readiness,
+      onBackup: async (id) => {
+        rollingBack = true;
+        await signal(id, 'rollback', { reason: 'test', cleanup: true });
+        await untilCancelled();
+      },
+      onWeight: async (_weight, _id, route) => {
+        if (rollingBack && route === 'api') throw ApplicationFailure.nonRetryable('HAProxy: no such backend api', 'RouterMisconfigured');
+      },
+    }, calls));
+    assert.equal(failure.type, 'RollbackIncomplete');
+    assert.match(failure.message, /^rollback incomplete: route api could not be sent back to the source \(HAProxy: no such backend api\)\. Every other route is on the source\. The cleanup ran\./);
+    assert.deepEqual(calls.weights.filter((w) => w.route === 'web').map((w) => w.weight), [0]);
+    assert.equal(calls.cleanups, 1);
+  });
+
+  it('keeps what the target serves while the broken route may still send traffic there: no cleanup, and says what to run once it is fixed', async () => {
+    let rollingBack = false;
+    const calls: Calls = { weights: [], waves: [] };
+    const failure = await failureOfRun(run({ ...twoRoutes, traffic: { ...twoRoutes.traffic!, observeFor: '1h' } }, {
+      readiness,
+      onWeight: async (_weight, _id, route) => {
+        if (rollingBack && route === 'api') throw ApplicationFailure.nonRetryable('HAProxy admin socket refused', 'RouterUnavailable');
+      },
+    }, calls, async (id) => {
+      await env.sleep('10m');
+      await waitFor(async () => calls.weights.filter((w) => w.weight === 100).length === 2);
+      rollingBack = true;
+      await signal(id, 'rollback', { reason: 'test', cleanup: true });
+    }));
+    assert.equal(failure.type, 'RollbackIncomplete');
+    assert.match(failure.message, /Nothing was cleaned up, since api may still send traffic to the target\. .*run 'kubeferry cleanup wf-test-\d+'/);
+    assert.equal(calls.weights.filter((w) => w.route === 'web').at(-1)?.weight, 0);
+    assert.equal(calls.cleanups ?? 0, 0);
+  });
 });
 
 describe('cleanupMigration workflow', () => {

@@ -67,6 +67,15 @@ export const keepsFinalProgressInMemo = () => patched('final-progress-memo');
 export const bulkOptions = (): ActivityOptions => (patched('bulk-cancel-settles') ? SETTLING_BULK : BULK);
 
 /**
+ * Patch `rollback-settles-every-route`: a rollback waits for every route's weight to settle (allSettled)
+ * and reports the routes that stayed instead of throwing the first router failure; the migration then
+ * cleans up only where no stuck route may still send traffic to the target, and fails naming the
+ * routes. Before: Promise.all, so one broken router failed the rollback while the others were in flight.
+ * Replayed by the *.pre-rollback-patch.json histories.
+ */
+export const settlesEveryRoute = () => patched('rollback-settles-every-route');
+
+/**
  * Before `readiness-waits-in-activity`: the readiness wait as a checkReadiness activity, then a timer of
  * readiness.pollInterval, per poll, until all are ready, the first step can send traffic, or the timeout.
  */
