@@ -9,7 +9,7 @@ import { InvalidRequestError, migrationIdProblem, parseMigrationRequest, type Mi
 import type { MigrationProgress } from './messages.js';
 import { backUp, checkConnectivity, planOnly } from './migration/backup.js';
 import { handleOperatorMessages } from './migration/control.js';
-import { endsFailedAfterTrafficRollback, keepsFinalProgressInMemo } from './migration/legacy.js';
+import { endsFailedAfterTrafficRollback, keepsFinalProgressInMemo, settlesEveryRoute } from './migration/legacy.js';
 import { enter, keepFinalProgress, publish, publishRequest } from './migration/publish.js';
 import { waitForReadiness } from './migration/readiness.js';
 import { cleanupTarget, restore, verifyRoutes } from './migration/restore.js';
@@ -63,7 +63,7 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
       publish(progress);
       // A failure after traffic started moving must not strand requests on a half-moved split.
       if (progress.routes.some((r) => r.weight > 0)) {
-        const stuck = await CancellationScope.nonCancellable(() => rollbackTraffic(request, progress));
+        const stuck = await CancellationScope.nonCancellable(() => rollbackTraffic(request, progress, settlesEveryRoute));
         // The failure that ended the migration stays the one thrown; the routes that stayed are told beside it.
         remember(progress.errors, stuck.map((r) => `rollback: route ${r.name} could not be sent back to the source: ${r.error}`));
         if (endsFailedAfterTrafficRollback()) {
@@ -77,7 +77,7 @@ export async function migrateCluster(input: MigrationRequestInput): Promise<Migr
   }
   if (progress.rollbackRequested) {
     const stuck = await CancellationScope.nonCancellable(async () => {
-      const stayed = await rollbackTraffic(request, progress);
+      const stayed = await rollbackTraffic(request, progress, settlesEveryRoute);
       // A route that may still send traffic to the target keeps what it serves there: no cleanup then.
       const safe = stayed.every((r) => progress.routes.find((p) => p.name === r.name)?.weight === 0);
       if (control.rollback?.cleanup && request.task !== 'backup' && safe) await cleanupTarget(request, backupId, progress);

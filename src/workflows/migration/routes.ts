@@ -4,7 +4,6 @@ import type { MigrationProgress } from '../messages.js';
 import { QUICK, quick } from './activities.js';
 import { publish } from './publish.js';
 import { routeProgress } from './state.js';
-import { settlesEveryRoute } from './legacy.js';
 
 export async function applyWeight(route: RouteSpec, weight: number, progress: MigrationProgress, summary: string, always = false): Promise<void> {
   const current = routeProgress(progress, route.name);
@@ -22,10 +21,10 @@ export interface StuckRoute {
 /**
  * All routes back to the source at once; weights are set in parallel, each verified by its router. One
  * router failing for good never keeps the others from going back: every route is tried to the end, and
- * the ones that stay are returned (patch `rollback-settles-every-route`; before it, the first failure
+ * the ones that stay are returned (with `settlesEveryRoute`, patch `rollback-settles-every-route`; before it, the first failure
  * was thrown while the others were still on their way).
  */
-export async function rollbackTraffic(request: MigrationRequest, progress: MigrationProgress): Promise<StuckRoute[]> {
+export async function rollbackTraffic(request: MigrationRequest, progress: MigrationProgress, settlesEveryRoute: () => boolean): Promise<StuckRoute[]> {
   progress.phase = 'rolling-back';
   progress.pendingApproval = undefined;
   publish(progress);
