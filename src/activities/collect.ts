@@ -304,6 +304,25 @@ export interface CollectHooks<T> {
 const LARGE_OBJECT_TYPES: ReadonlySet<string> = new Set(['secrets', 'configmaps']);
 const pageLimit = (type: { name: string }) => (LARGE_OBJECT_TYPES.has(type.name) ? 50 : 500);
 
+/** How often a type is listed again from its start when its continue token expires mid-list. */
+const RELISTS = 3;
+
+/**
+ * A list whose continue token expired (410 Gone: etcd compacted the revision the list started at, as on a
+ * busy cluster or after an API server restart) cannot go on from its page: the type is collected again
+ * from its first page, with a fresh collector and sink, so it is never partial nor counted twice.
+ */
+export async function collectRelisting<T>(type: TypeEntry, collect: () => Promise<TypeResult<T>>): Promise<TypeResult<T>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await collect();
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.code === 410) || attempt > RELISTS) throw err;
+      type.count = 0;
+    }
+  }
+}
+
 export async function collectSelection<T>(
   source: Cluster,
   scan: SourceScan,
@@ -339,7 +358,8 @@ export async function collectSelection<T>(
         await hooks.finished?.(earlier, true);
         return;
       }
-      const result = await collectType(source, scan, new TypeCollector<T>(type, scan, covered), makeSink(), filters.labelSelector, () => hooks.page?.());
+      const result = await collectRelisting(type, () =>
+        collectType(source, scan, new TypeCollector<T>(type, scan, covered), makeSink(), filters.labelSelector, () => hooks.page?.()));
       byType[order.get(type.name)!] = result;
       await hooks.finished?.(result, false);
     }, TYPES_AT_ONCE);
