@@ -144,6 +144,8 @@ export interface RestoreWaveInput {
   wave: number;
   kinds: string[];
   existingObjects: 'skip' | 'update' | 'fail';
+  /** With "update": take over fields other managers own (server-side apply with force). */
+  forceConflicts?: boolean;
   namespaceMapping: NamespaceMapping;
   keepNodePorts: boolean;
 }

@@ -18,7 +18,7 @@ import { notServed } from '../objects/served-types.js';
 import { restoreSelectionProblem } from '../domain/restore-selection.js';
 import { oneToOneProblem } from '../domain/namespace-selection.js';
 import type { OwnerKey } from '../objects/raw-object.js';
-import { applyOver, differsInTarget } from './conflicts.js';
+import { applyOver, AutoscaledWorkloads, differsInTarget, FIELD_MANAGER, withoutReplicas } from './conflicts.js';
 import { discover } from '../kube/discovery.js';
 import { resourcePath, type ResourcePath } from '../kube/rest.js';
 import { routeWorkloadsOf } from './readiness.js';
@@ -65,6 +65,7 @@ export async function restoreWave(
     : { archive: 0, offset: 0, result: { wave: input.wave, created: 0, skipped: 0, updated: 0, failed: 0, errors: [], differing: 0, differences: [] } };
   const result = cursor.result;
   const owners = new OwnerLookup(target, manifest);
+  const autoscaled = new AutoscaledWorkloads(target);
   const ctx: SanitizeContext = {
     migrationId: input.migrationId,
     ...(run.runId ? { runId: run.runId } : {}),
@@ -91,7 +92,7 @@ export async function restoreWave(
     while (cursor.offset < objects.length) {
       const chunk = objects.slice(cursor.offset, cursor.offset + CHUNK);
       await owners.resolve(chunk.flatMap((o) => ownersOf(o, input.namespaceMapping)));
-      await forEachConcurrently(chunk, async (o) => restoreOne(target, type, sanitize(o, ctx), input, result, run), target.concurrency);
+      await forEachConcurrently(chunk, async (o) => restoreOne(target, type, sanitize(o, ctx), input, result, run, autoscaled), target.concurrency);
       cursor.offset += chunk.length;
       heartbeatOrStop(cursor);
     }
@@ -167,12 +168,15 @@ export function createdByThisRun(existing: RawObject, migrationId: string, run: 
   return recorded ? recorded === run.runId : run.resuming;
 }
 
-async function restoreOne(target: Cluster, type: TypeEntry, desired: RawObject, input: RestoreWaveInput, result: RestoreWaveResult, run: RunIdentity): Promise<void> {
+async function restoreOne(
+  target: Cluster, type: TypeEntry, desired: RawObject, input: RestoreWaveInput, result: RestoreWaveResult, run: RunIdentity, autoscaled: AutoscaledWorkloads,
+): Promise<void> {
   const where = describe(desired);
   const collection = resourcePath(type, desired.metadata?.namespace);
   try {
     try {
-      await withApiRetry(() => target.rest.request('POST', collection, { body: desired }));
+      // As kubeferry's field manager: an update by a later migration then finds its own fields, not another's.
+      await withApiRetry(() => target.rest.request('POST', collection, { body: desired, query: { fieldManager: FIELD_MANAGER } }));
       result.created += 1;
     } catch (err) {
       if (apiStatus(err) !== 409) throw err;
@@ -185,8 +189,9 @@ async function restoreOne(target: Cluster, type: TypeEntry, desired: RawObject, 
       if (input.existingObjects === 'fail') throw err;
       if (input.existingObjects === 'update') {
         // Not created by this migration: a rollback's cleanup must leave it.
-        const over = { ...desired, metadata: { ...desired.metadata, annotations: { ...desired.metadata?.annotations, [PRE_EXISTING_ANNOTATION]: 'true' } } };
-        await withApiRetry(() => applyOver(target, type, over));
+        const marked = { ...desired, metadata: { ...desired.metadata, annotations: { ...desired.metadata?.annotations, [PRE_EXISTING_ANNOTATION]: 'true' } } };
+        const over = (await autoscaled.has(marked)) ? withoutReplicas(marked) : marked;
+        await withApiRetry(() => applyOver(target, type, over, Boolean(input.forceConflicts)));
         result.updated += 1;
       } else {
         result.skipped += 1;

@@ -199,6 +199,11 @@ export const migrationRequestSchema = z.object({
   admission: z.enum(['enforce', 'warn', 'off'], { error: 'admission must be "enforce", "warn" or "off"' }).default('enforce'),
   /** What to do with objects that already exist in the target. */
   existingObjects: z.enum(['skip', 'update', 'fail'], { error: 'existingObjects must be "skip", "update" or "fail"' }).default('skip'),
+  /**
+   * With existingObjects "update": take over fields another manager owns (Argo CD, Flux, a controller).
+   * Without it, such an object is reported as a conflict, naming the managers, and left as it is.
+   */
+  forceConflicts: z.boolean().default(false),
   routes: z.array(routeSchema).max(MAX_ROUTES, `at most ${MAX_ROUTES} routes`).default([]),
   traffic: trafficSchema.prefault({}),
   readiness: readinessSchema.default({ pollInterval: '5s', timeout: '10m' }),

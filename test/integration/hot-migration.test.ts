@@ -268,9 +268,9 @@ describe('hot migration on the local stack', () => {
     const changed = await core.readNamespacedConfigMap({ namespace, name });
     changed.data = { 'app.properties': 'changed in the target' };
     await core.replaceNamespacedConfigMap({ namespace, name, body: changed });
-    const restore = async (existingObjects: 'skip' | 'update' | 'fail') => {
-      const handle = await startMigration(client, config.temporal.taskQueue, `${run}-${existingObjects}`, {
-        ...requestFor('1s'), task: 'restore', backupId, existingObjects,
+    const restore = async (existingObjects: 'skip' | 'update' | 'fail', forceConflicts = false) => {
+      const handle = await startMigration(client, config.temporal.taskQueue, `${run}-${existingObjects}${forceConflicts ? '-forced' : ''}`, {
+        ...requestFor('1s'), task: 'restore', backupId, existingObjects, forceConflicts,
       });
       return handle.result();
     };
@@ -293,12 +293,21 @@ describe('hot migration on the local stack', () => {
     assert.deepEqual(skipped.progress.differences, [`ConfigMap ${namespace}/${name}`]);
     assert.deepEqual(await targetData(), { 'app.properties': 'changed in the target' });
 
-    const updated = await restore('update');
+    // Someone else owns the changed field now: without forceConflicts, the update leaves it and says so.
+    await assert.rejects(restore('update'), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
+      assert.equal(err.cause.type, 'RestoreFailed');
+      assert.match(err.cause.message, new RegExp(`ConfigMap ${namespace}/${name}: .*conflict.*Set forceConflicts: true to take these fields over`, 'i'));
+      return true;
+    });
+    assert.deepEqual(await targetData(), { 'app.properties': 'changed in the target' });
+
+    const updated = await restore('update', true);
     assert.equal(updated.status, 'Completed');
     assert.equal(updated.progress.objects.updated, updated.progress.objects.total);
     assert.deepEqual(await targetData(), original);
     const labels = (await core.readNamespacedConfigMap({ namespace, name })).metadata?.labels;
-    assert.equal(labels?.[MIGRATION_ID_LABEL], `${run}-update`);
+    assert.equal(labels?.[MIGRATION_ID_LABEL], `${run}-update-forced`);
   });
 
   it('backs up and restores as separate tasks, and refuses a corrupted archive before writing', async () => {

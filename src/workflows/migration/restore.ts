@@ -52,6 +52,7 @@ export async function restore(request: MigrationRequest, backupId: string, summa
       wave: wave.index,
       kinds: wave.kinds,
       existingObjects: request.existingObjects,
+      ...(request.forceConflicts ? { forceConflicts: true } : {}),
       namespaceMapping,
       keepNodePorts: request.sanitize.keepNodePorts,
     }]);
