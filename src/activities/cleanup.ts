@@ -14,7 +14,9 @@ import { listPages, resourcePath } from '../kube/rest.js';
 import { MIGRATION_ID_LABEL, MIGRATION_RUN_ANNOTATION, PRE_EXISTING_ANNOTATION } from '../objects/labels.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { describe } from '../objects/describe.js';
-import { apiMessage } from '../kube/errors.js';
+import { apiMessage, withApiRetry } from '../kube/errors.js';
+import { readOverwritten } from '../store/overwritten.js';
+import { putBack } from './conflicts.js';
 import { deleteExactly, foreignCustomResources, foreignObjectsIn } from './cleanup-guards.js';
 import { readManifest, readPlan } from '../store/backup-store.js';
 import type { BackupKeyring } from '../store/archive-crypto.js';
@@ -61,7 +63,14 @@ export async function cleanupRestored(clusters: ClusterRegistry, store: ObjectSt
             const name = type.kind === 'Namespace' ? (sourceNamespace.get(m.name!) ?? m.name!) : m.name!;
             const id = objectId(type.kindKey, m.namespace ? sourceNamespace.get(m.namespace) ?? m.namespace : undefined, name);
             if (!ids.has(id)) continue;
-            if (m.annotations?.[PRE_EXISTING_ANNOTATION] === 'true') keep({ ...o, kind: type.kind }, 'it existed before the migration');
+            if (m.annotations?.[PRE_EXISTING_ANNOTATION] === 'true') {
+              // Overwritten by an "update": put back as it was, from the copy the restore kept.
+              const original = await readOverwritten(store, keys, {
+                storage: input.storage, backupId: input.backupId, migrationId: input.migrationId, type: type.name, namespace: m.namespace, name: m.name!,
+              });
+              if (original) await withApiRetry(() => putBack(target, type, original));
+              keep({ ...o, kind: type.kind }, original ? 'it existed before the migration; put back as it was' : 'it existed before the migration');
+            }
             else if (input.runId && m.annotations?.[MIGRATION_RUN_ANNOTATION] && m.annotations[MIGRATION_RUN_ANNOTATION] !== input.runId) {
               keep({ ...o, kind: type.kind }, 'another run of this migration id created it');
             } else doomed.push(o);

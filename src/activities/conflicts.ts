@@ -47,6 +47,14 @@ export async function applyOver(target: Cluster, type: TypePath, desired: RawObj
   }
 }
 
+/**
+ * Puts an object back as it was before an update overwrote it: applied with force as kubeferry, so the
+ * fields the update added (owned by kubeferry alone, and absent from the copy) go, and its values return.
+ */
+export async function putBack(target: Cluster, type: TypePath, original: RawObject): Promise<void> {
+  await apply(target, type, original, false, true);
+}
+
 const OURS = /^kubeferry\.io\//;
 
 /** Only what identifies the object, and kubeferry's own labels and annotations on it. */

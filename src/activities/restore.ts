@@ -18,6 +18,8 @@ import { notServed } from '../objects/served-types.js';
 import { restoreSelectionProblem } from '../domain/restore-selection.js';
 import { oneToOneProblem } from '../domain/namespace-selection.js';
 import type { OwnerKey } from '../objects/raw-object.js';
+import { saveOverwritten } from '../store/overwritten.js';
+import { serverSetMetadata } from '../objects/sanitize/server-set-metadata.js';
 import { applyOver, AutoscaledWorkloads, differsInTarget, FIELD_MANAGER, withoutReplicas } from './conflicts.js';
 import { discover } from '../kube/discovery.js';
 import { resourcePath, type ResourcePath } from '../kube/rest.js';
@@ -66,6 +68,9 @@ export async function restoreWave(
   const result = cursor.result;
   const owners = new OwnerLookup(target, manifest);
   const autoscaled = new AutoscaledWorkloads(target);
+  const keepOriginal = (type: TypeEntry, existing: RawObject) => saveOverwritten(store, keys, {
+    storage: input.storage, backupId: input.backupId, migrationId: input.migrationId, type: type.name, namespace: existing.metadata?.namespace, name: existing.metadata!.name!,
+  }, asItWas(existing));
   const ctx: SanitizeContext = {
     migrationId: input.migrationId,
     ...(run.runId ? { runId: run.runId } : {}),
@@ -92,7 +97,7 @@ export async function restoreWave(
     while (cursor.offset < objects.length) {
       const chunk = objects.slice(cursor.offset, cursor.offset + CHUNK);
       await owners.resolve(chunk.flatMap((o) => ownersOf(o, input.namespaceMapping)));
-      await forEachConcurrently(chunk, async (o) => restoreOne(target, type, sanitize(o, ctx), input, result, run, autoscaled), target.concurrency);
+      await forEachConcurrently(chunk, async (o) => restoreOne(target, type, sanitize(o, ctx), input, result, run, autoscaled, keepOriginal), target.concurrency);
       cursor.offset += chunk.length;
       heartbeatOrStop(cursor);
     }
@@ -170,6 +175,7 @@ export function createdByThisRun(existing: RawObject, migrationId: string, run: 
 
 async function restoreOne(
   target: Cluster, type: TypeEntry, desired: RawObject, input: RestoreWaveInput, result: RestoreWaveResult, run: RunIdentity, autoscaled: AutoscaledWorkloads,
+  keepOriginal: (type: TypeEntry, existing: RawObject) => Promise<void>,
 ): Promise<void> {
   const where = describe(desired);
   const collection = resourcePath(type, desired.metadata?.namespace);
@@ -189,6 +195,8 @@ async function restoreOne(
       if (input.existingObjects === 'fail') throw err;
       if (input.existingObjects === 'update') {
         // Not created by this migration: a rollback's cleanup must leave it.
+        // What it was, kept before it is overwritten, so that a rollback puts it back.
+        await keepOriginal(type, existing);
         const marked = { ...desired, metadata: { ...desired.metadata, annotations: { ...desired.metadata?.annotations, [PRE_EXISTING_ANNOTATION]: 'true' } } };
         const over = (await autoscaled.has(marked)) ? withoutReplicas(marked) : marked;
         await withApiRetry(() => applyOver(target, type, over, Boolean(input.forceConflicts)));
@@ -209,6 +217,14 @@ async function restoreOne(
     result.failed += 1;
     if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push(`${where}: ${apiMessage(err)}`);
   }
+}
+
+/** An object of the target as it can be applied again later: without what its server set (uid, versions, status). */
+function asItWas(existing: RawObject): RawObject {
+  const copy = structuredClone(existing);
+  serverSetMetadata(copy, { migrationId: '' });
+  delete copy.status;
+  return copy;
 }
 
 /** A restored CustomResourceDefinition serves its kinds only once Established; the next wave needs them. */

@@ -100,6 +100,14 @@ export const backupRoot = (prefix: string, backupId: string) => `${backupsRoot(p
 export const manifestKey = (prefix: string, backupId: string) => `${backupRoot(prefix, backupId)}/manifest.json`;
 export const planKey = (prefix: string, backupId: string, attempt?: number) => `${backupRoot(prefix, backupId)}/plan${attempt ? `-attempt-${attempt}` : ''}.json`;
 export const indexKey = (prefix: string, backupId: string, type: string) => `${backupRoot(prefix, backupId)}/index/${type}.json`;
+/**
+ * The copy of an object of the target that a migration's existingObjects "update" overwrote, kept so that
+ * its rollback puts it back: `overwritten/<migrationId>/<type>/<namespace or _cluster>/<name>.json`,
+ * encrypted (".enc") for the types whose archives are.
+ */
+export const overwrittenKey = (prefix: string, backupId: string, migrationId: string, type: string, namespace: string | undefined, name: string) =>
+  `${backupRoot(prefix, backupId)}/overwritten/${migrationId}/${type}/${namespace ?? '_cluster'}/${name}.json${ENCRYPTED_TYPES.has(type) ? '.enc' : ''}`;
+
 /** Where a part lives; from format 3 on, each attempt of a backup writes its parts under its own name. */
 export const archiveKey = (prefix: string, backupId: string, type: string, part: number, encrypted = false, attempt?: number) =>
   `${backupRoot(prefix, backupId)}/resources/${type}/${attempt ? `attempt-${attempt}-` : ''}part-${String(part).padStart(5, '0')}.ndjson.gz${encrypted ? '.enc' : ''}`;

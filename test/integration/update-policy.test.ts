@@ -1,8 +1,9 @@
-// existingObjects "update" on the real stack: it never fights a HorizontalPodAutoscaler over spec.replicas.
+// existingObjects "update" on the real stack: it never fights a HorizontalPodAutoscaler over spec.replicas,
+// and cleaning the migration up puts back what it overwrote.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startMigration } from '../../src/client.js';
+import { cleanupMigration, startMigration } from '../../src/client.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { startStackWorker, type StackWorker } from '../support/stack.js';
 
@@ -34,7 +35,7 @@ describe('existingObjects "update" on the local stack', () => {
     await stack?.stop();
   });
 
-  it('applies the backup over a workload an autoscaler scales, and leaves its replica count to the autoscaler', async () => {
+  it('applies the backup over a workload an autoscaler scales, leaving its replica count to the autoscaler, and a cleanup puts the workload back as it was', async () => {
     const request: MigrationRequestInput = {
       source: { cluster: 'source' }, target: { cluster: 'target' }, storage: { bucket: 'kubeferry', prefix: `test/${run}` },
       namespaces: { include: [ns] }, existingObjects: 'update', forceConflicts: true, resources: { include: ['deployments.apps'], exclude: [] },
@@ -46,5 +47,14 @@ describe('existingObjects "update" on the local stack', () => {
     const web = await stack.target.get<Deployment>(`/apis/apps/v1/namespaces/${ns}/deployments/web`);
     assert.equal(web.spec.template.spec.containers[0]!.image, 'registry.example/web:2');
     assert.equal(web.spec.replicas, 5);
+
+    // Cleaning the migration up puts what it overwrote back as it was: the image, and none of its labels.
+    const report = await cleanupMigration(stack.client, stack.config.temporal.taskQueue, `${run}-m`, { force: true });
+    assert.equal(report.failed, 0, report.errors.join('; '));
+    assert.match(report.keptExamples?.join('; ') ?? '', /Deployment .*\/web \(it existed before the migration; put back as it was\)/);
+    const back = await stack.target.get<Deployment & { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } }>(`/apis/apps/v1/namespaces/${ns}/deployments/web`);
+    assert.equal(back.spec.template.spec.containers[0]!.image, 'registry.example/web:1');
+    assert.equal(back.spec.replicas, 5);
+    assert.deepEqual(Object.keys({ ...back.metadata.labels, ...back.metadata.annotations }).filter((k) => k.startsWith('kubeferry.io/')), []);
   });
 });
