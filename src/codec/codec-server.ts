@@ -81,6 +81,8 @@ export function payloadsToJson(payloads: Payload[]): { payloads: JsonPayload[] }
   };
 }
 
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);
+
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 /** The server, not yet listening: `server.listen(port, host)`, or use `startCodecServer`. */
@@ -104,7 +106,11 @@ export function createCodecServer(options: CodecServerOptions): http.Server {
         req.resume();
         return;
       }
-      Object.assign(cors, { 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true' });
+      // `*` is a literal `*` without credentials: echoing any origin back with credentials would let every
+      // page the operator visits decode the history through their browser.
+      Object.assign(cors, origins.has(origin)
+        ? { 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true' }
+        : { 'Access-Control-Allow-Origin': '*' });
     }
     const endpoint = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '').split('/').at(-1);
 
@@ -133,13 +139,25 @@ export function createCodecServer(options: CodecServerOptions): http.Server {
       return send(res, 415, { message: 'Content-Type must be application/json' }, cors);
     }
 
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      send(res, 413, { message: `the body is larger than ${MAX_BODY_BYTES} bytes` }, { ...cors, Connection: 'close' });
+      req.destroy();
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      else if (!res.headersSent) {
+        // Not read to its end: answered at once, and the connection closed.
+        send(res, 413, { message: `the body is larger than ${MAX_BODY_BYTES} bytes` }, { ...cors, Connection: 'close' });
+        req.destroy();
+      }
     });
     req.on('end', () => {
+      if (res.headersSent) return;
       void (async () => {
         try {
           if (size > MAX_BODY_BYTES) throw new BadRequest(`the body is larger than ${MAX_BODY_BYTES} bytes`, 413);
@@ -153,8 +171,10 @@ export function createCodecServer(options: CodecServerOptions): http.Server {
           const out = endpoint === 'decode' ? await options.codec.decode(payloads) : await options.codec.encode(payloads);
           send(res, 200, payloadsToJson(out), cors);
         } catch (err) {
-          // Decoding errors (unknown key id, altered payload) are the caller's: 400 with the reason, as the protocol says.
-          send(res, err instanceof BadRequest ? err.status : 400, { message: err instanceof Error ? err.message : String(err) }, cors);
+          // Decoding errors (unknown key id, altered payload) are the caller's: 400 with the reason, as the protocol
+          // says, but without the key file's path or the ids of the keys it holds (the worker's log has those).
+          const message = err instanceof Error ? err.message : String(err);
+          send(res, err instanceof BadRequest ? err.status : 400, { message: message.replace(/ which is not in .*$/, ' which this codec server does not hold').replace(/ in \S+ is not the key/, ' is not the key') }, cors);
         }
       })();
     });
@@ -164,8 +184,13 @@ export function createCodecServer(options: CodecServerOptions): http.Server {
 
 /** Starts a codec server and resolves once it listens; port 0 picks a free one. */
 export async function startCodecServer(options: CodecServerOptions & { host?: string; port?: number }): Promise<{ server: http.Server; url: string; close(): Promise<void> }> {
-  const server = createCodecServer(options);
   const host = options.host ?? '127.0.0.1';
+  // Whoever reaches it decodes the whole history: off the loopback interface, only with a token.
+  if (!isLoopback(host) && !options.token) {
+    throw new ConfigError(`the codec server would listen on ${host} without a token: anyone who reaches it could decrypt every workflow's data. ` +
+      'Pass --token-file (or KUBEFERRY_CODEC_TOKEN_FILE), or listen on 127.0.0.1');
+  }
+  const server = createCodecServer(options);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? DEFAULT_CODEC_PORT, host, () => {

@@ -1,6 +1,7 @@
 // Payload encryption: the codec (round trip, tampering, unknown keys, rotation), the key file, the
 // settings in both configs, the failure converter, and the codec server's HTTP protocol and CORS answers.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -255,10 +256,41 @@ describe('codec server', () => {
     const [foreign] = await new EncryptionCodec(loadPayloadKeyring({ keyFile: write('other', `stranger=${'cc'.repeat(32)}\n`) })).encode([defaultPayloadConverter.toPayload(1)]);
     const unknown = await post(plain.url, '/decode', payloadsToJson([foreign!]));
     assert.equal(unknown.status, 400);
-    assert.match(((await unknown.json()) as { message: string }).message, /key "stranger"/);
+    const said = ((await unknown.json()) as { message: string }).message;
+    assert.match(said, /key "stranger", which this codec server does not hold/);
+    // Neither the key file's path nor the ids of the keys it holds reach an HTTP caller.
+    assert.doesNotMatch(said, /keys-ab|"old"|"new"/);
     const form = await fetch(`${plain.url}/decode`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: '{"payloads":[]}' });
     assert.equal(form.status, 415);
     assert.equal((await fetch(`${plain.url}/other`, { method: 'POST' })).status, 404);
     assert.equal((await fetch(`${plain.url}/health`)).status, 200);
+  });
+
+  it('answers "*" with a literal "*" and no credentials, never by echoing the origin', async () => {
+    const any = await startCodecServer({ codec: codecAB, port: 0, origins: ['*'] });
+    try {
+      const res = await post(any.url, '/decode', { payloads: [] }, { Origin: 'http://some.page' });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('access-control-allow-origin'), '*');
+      assert.equal(res.headers.get('access-control-allow-credentials'), null);
+    } finally {
+      await any.close();
+    }
+  });
+
+  it('refuses to listen beyond the loopback interface without a token', async () => {
+    await assert.rejects(startCodecServer({ codec: codecAB, port: 0, host: '0.0.0.0' }), (e: Error) => e instanceof ConfigError && /without a token.*--token-file/.test(e.message));
+  });
+
+  it('answers 413 to a body over the limit as soon as it says so, without reading it', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${plain.url}/decode`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': 64 * 1024 * 1024 } }, (res) => {
+        resolve(res.statusCode ?? 0);
+        res.resume();
+      });
+      req.on('error', reject);
+      req.write(Buffer.alloc(1024)); // 1 KiB of the 64 MiB it announced: the answer comes before the rest
+    });
+    assert.equal(status, 413);
   });
 });
