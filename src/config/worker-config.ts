@@ -20,6 +20,8 @@ export interface ClusterConfig {
   burst?: number;
   /** Requests one bulk activity keeps in flight to this API server (default 32). */
   concurrency?: number;
+  /** Allow a kubeconfig that skips TLS verification or talks plain http (never for a real cluster). */
+  allowInsecure?: boolean;
 }
 
 export interface StorageConfig {
@@ -102,6 +104,7 @@ export const workerConfigFileSchema = z.strictObject({
     qps: z.number().min(0).optional().describe('client-side requests per second to this API server (default 200; 0: none)'),
     burst: z.number().int().min(0).optional(),
     concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional().describe('requests one bulk activity keeps in flight (default 32)'),
+    allowInsecure: z.boolean().optional().describe('allow a kubeconfig that skips TLS verification or uses plain http (default false)'),
   })).refine((clusters) => Object.keys(clusters).length > 0, 'expected at least one cluster'),
   storage: z.strictObject({
     endpoint: text('an S3 endpoint URL').optional(),

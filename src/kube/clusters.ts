@@ -65,11 +65,13 @@ function restFor(name: string, config: ClusterConfig, kc: k8s.KubeConfig): KubeR
       qps: config.qps ?? DEFAULT_QPS,
       burst: config.burst ?? (config.qps ?? DEFAULT_QPS) * 2,
       maxSockets: Math.max(32, config.concurrency ?? DEFAULT_CONCURRENCY),
+      ...(config.allowInsecure ? { allowInsecure: true } : {}),
     });
   } catch (err) {
     // A kubeconfig this client cannot use stays unusable however often it is retried.
     throw ApplicationFailure.nonRetryable(
-      `the worker cannot reach cluster "${name}" as its kubeconfig ${config.kubeconfig} says: ${(err as Error).message}. Fix the kubeconfig.`,
+      `the worker cannot reach cluster "${name}" as its kubeconfig ${config.kubeconfig} says: ${(err as Error).message}. Fix the kubeconfig` +
+        `${/insecure|plain http/.test((err as Error).message) ? `, or set clusters.${name}.allowInsecure: true in the worker config (a test cluster only)` : ''}.`,
       FAILURE.ClusterMisconfigured,
     );
   }

@@ -2,6 +2,7 @@
 // clients drop fields their model does not know (a field added by a newer API server, a custom
 // resource's spec), which a migration must never do; this one reads and writes exactly what the server
 // sends. Connections are kept alive and requests are paced by a client-side rate limit.
+import { createHash } from 'node:crypto';
 import https from 'node:https';
 import http from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -24,6 +25,8 @@ export interface KubeRestOptions {
   qps?: number;
   burst?: number;
   maxSockets?: number;
+  /** Accept a kubeconfig that skips TLS verification or names a plain-http server. */
+  allowInsecure?: boolean;
 }
 
 /** Proxies a kubeconfig's `proxy-url` may name, as kubectl takes them. */
@@ -49,6 +52,7 @@ export function proxyUrlProblem(proxyUrl: string | undefined): string | undefine
 
 export class KubeRest {
   private agent?: http.Agent;
+  private agentMaterial?: string;
   private readonly limiter?: TokenBucket;
   readonly server: string;
   /** The kubeconfig's proxy-url for this cluster, honoured as kubectl does (HTTP CONNECT or SOCKS). */
@@ -60,6 +64,9 @@ export class KubeRest {
     const problem = proxyUrlProblem(cluster?.proxyUrl);
     if (problem) throw new Error(`cluster "${cluster?.name}" in the kubeconfig: ${problem}`);
     if (cluster?.proxyUrl) this.proxyUrl = cluster.proxyUrl;
+    // Either lets anyone on the path read the credentials and forge the answers: refused unless asked for.
+    if (!options.allowInsecure && cluster?.skipTLSVerify) throw new Error(`cluster "${cluster.name}" skips TLS verification (insecure-skip-tls-verify); give its certificate-authority instead`);
+    if (!options.allowInsecure && this.server.startsWith('http://')) throw new Error(`cluster "${cluster?.name}" is served over plain http (${this.server}); use its https address`);
     if (options.qps && options.qps > 0) this.limiter = new TokenBucket(options.qps, options.burst ?? Math.ceil(options.qps));
   }
 
@@ -129,9 +136,15 @@ export class KubeRest {
     }
   }
 
-  /** One keep-alive agent per client, with the TLS material the kubeconfig gave, through its proxy if it names one. */
+  /**
+   * One keep-alive agent per client, with the TLS material the kubeconfig gave, through its proxy if it
+   * names one; made again when that material changes (an exec plugin that rotates client certificates).
+   */
   private keepAliveAgent(opts: https.RequestOptions, isHttps: boolean): http.Agent {
-    if (this.agent) return this.agent;
+    const material = createHash('sha256').update([opts.ca, opts.cert, opts.key, opts.pfx].map((m) => String(m ?? '')).join('\0')).digest('hex');
+    if (this.agent && this.agentMaterial === material) return this.agent;
+    this.agent?.destroy();
+    this.agentMaterial = material;
     const options: https.AgentOptions = {
       keepAlive: true,
       maxSockets: this.options.maxSockets ?? 32,
