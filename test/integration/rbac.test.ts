@@ -160,6 +160,9 @@ after(async () => {
       `/api/v1/namespaces/${appNs}`, `/api/v1/namespaces/${rollbackNs}`,
       `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.${group}`, `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.${group}`,
       `/apis/certificates.k8s.io/v1/certificatesigningrequests/${csrName}`, `/apis/rbac.authorization.k8s.io/v1/clusterroles/${extensionRole}`,
+      // What the admission-policy checks try to create, should one of them get through.
+      ...['self', 'admins', 'viewer'].map((n) => `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${run}-${n}`),
+      `/api/v1/namespaces/kube-system/secrets/${run}-minted`,
     ]) await rest.request('DELETE', p).catch(() => undefined);
   }
   await deleteManifest(adminSource, SOURCE_RBAC);
@@ -375,6 +378,28 @@ describe('least-privilege identities (deploy/rbac) on the local stack', () => {
     await refused(t, targetId, 'approve a CSR', 'PUT', `/apis/certificates.k8s.io/v1/certificatesigningrequests/${csrName}/approval`, {
       body: { ...csr, status: { conditions: [{ type: 'Approved', status: 'True', reason: 'Test', message: 'no' }] } },
     });
+    // What RBAC cannot refuse, the admission policy of target-restorer.yaml does.
+    const policyDenied = async (what: string, p: string, body: object, message: RegExp) => {
+      const answer = await requestAs(targetId, 'POST', p, { body });
+      assert.equal(answer.status, 403, `${what} answered ${answer.status}: ${answer.message}`);
+      assert.match(answer.message, message, what);
+      t.diagnostic(`403 ${what}: ${answer.message}`);
+    };
+    await policyDenied('mint a token through a service-account-token Secret', '/api/v1/namespaces/kube-system/secrets', {
+      metadata: { name: `${run}-minted`, annotations: { 'kubernetes.io/service-account.name': 'default' } }, type: 'kubernetes.io/service-account-token',
+    }, /may not create service-account token Secrets/);
+    const binding = (name: string, role: string, subject: object) => ({
+      metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role }, subjects: [subject],
+    });
+    await policyDenied('bind itself (to view)', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+      binding(`${run}-self`, 'view', { kind: 'ServiceAccount', name: IDENTITY_NAME, namespace: IDENTITY_NAMESPACE }), /may not bind itself/);
+    await policyDenied('bind a group to cluster-admin', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+      binding(`${run}-admins`, 'cluster-admin', { kind: 'Group', name: 'system:authenticated', apiGroup: 'rbac.authorization.k8s.io' }), /may not bind anyone cluster-wide to cluster-admin, admin or edit/);
+    // What it can do, as restoring an application's RBAC needs: bind another ServiceAccount to a ClusterRole it holds.
+    const allowed = await requestAs(targetId, 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+      { body: binding(`${run}-viewer`, 'view', { kind: 'ServiceAccount', name: 'web', namespace: appNs }) });
+    assert.equal(allowed.status, 201, allowed.message);
+    await adminTarget.request('DELETE', `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${run}-viewer`);
     await refused(t, targetId, 'impersonate a user', 'GET', '/api/v1/namespaces', { headers: { 'Impersonate-User': 'system:admin' } });
     await refused(t, targetId, 'impersonate a ServiceAccount', 'GET', '/api/v1/namespaces', { headers: { 'Impersonate-User': 'system:serviceaccount:kube-system:default' } });
     await refused(t, targetId, 'read /metrics', 'GET', '/metrics');

@@ -36,6 +36,8 @@ export function objectPath(o: Pick<RawObject, 'kind' | 'metadata'>): string {
     case 'ServiceAccount': return `/api/v1/namespaces/${ns}/serviceaccounts/${name}`;
     case 'ClusterRole': return `/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}`;
     case 'ClusterRoleBinding': return `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${name}`;
+    case 'ValidatingAdmissionPolicy': return `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${name}`;
+    case 'ValidatingAdmissionPolicyBinding': return `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${name}`;
     default: throw new Error(`objectPath: no path known for kind ${o.kind}`);
   }
 }
