@@ -154,7 +154,11 @@ export const migrationRequestSchema = z.object({
   target: clusterRef,
   storage: z.object({
     bucket: z.string().regex(BUCKET, 'an S3 bucket name (3-63 lower-case letters, digits, "." and "-")'),
-    prefix: z.string().regex(KEY_PREFIX, 'a key prefix without ".." (letters, digits and !_.*\'()/-)').default('kubeferry'),
+    prefix: z.string().max(512, 'a key prefix of at most 512 characters').regex(KEY_PREFIX, 'a key prefix without ".." (letters, digits and !_.*\'()/-)')
+      // A gateway backed by a file system may fold "a//b", "./a" and "/a" onto "a": two prefixes, one folder.
+      .refine((p) => p.replace(/\/+$/, '').split('/').every((segment) => segment !== '' && segment !== '.'),
+        'a key prefix of "/"-separated segments, none empty or "." (e.g. "teams/shop"; no leading "/", no "//")')
+      .default('kubeferry'),
   }, section('{ bucket: <S3 bucket>, prefix: <key prefix> } (or storage.bucket in the config file, or --bucket)')).strict(),
   /** Restore reads this backup; migrate and backup write one under this id (default: the migration id). */
   backupId: z.string().regex(ID, 'a backup id: lower-case letters, digits and "-", at most 63').optional(),

@@ -42,6 +42,8 @@ describe('migration request', () => {
     ['same source and target', { ...valid, target: { cluster: 'source' } }, /^target\.cluster: source and target must be different/],
     ['bucket with upper case', { ...valid, storage: { bucket: 'My_Bucket' } }, /^storage\.bucket: an S3 bucket name/],
     ['prefix with traversal', { ...valid, storage: { bucket: 'kubeferry', prefix: '../etc' } }, /^storage\.prefix: a key prefix without "\.\."/],
+    ...['', '/', '/teams', 'teams//shop', './teams', 'teams/./shop'].map((prefix): [string, unknown, RegExp] =>
+      [`prefix "${prefix}" that a file-system gateway could fold onto another`, { ...valid, storage: { bucket: 'kubeferry', prefix } }, /^storage\.prefix: a key prefix of "\/"-separated segments, none empty or "\."/]),
     ['no namespace', { ...valid, namespaces: { include: [] } }, /^namespaces\.include: name at least one namespace/],
     ['bad namespace', { ...valid, namespaces: { include: ['Shop!'] } }, /^namespaces\.include\.0: a namespace name or pattern with \*/],
     ['include and exclude overlap', { ...valid, namespaces: { include: ['shop'], exclude: ['shop'] } }, /^namespaces: namespaces both included and excluded: shop/],
