@@ -9,7 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
 import { SocksProxyAgent } from 'socks-proxy-agent';
 import { TokenBucket } from './rate-limit.js';
-import { KubeApiError, retryAfterMs } from './errors.js';
+import { KubeApiError, retryAfterMs, withApiRetry } from './errors.js';
 
 export { KubeApiError } from './errors.js';
 
@@ -191,10 +191,12 @@ export async function* listPages<T = Record<string, unknown>>(
 ): AsyncGenerator<T[]> {
   let continueToken: string | undefined;
   do {
-    const page = await rest.get<ListPage<T>>(path, {
+    // A page is read again, with the same token, when the server was briefly away (429, 5xx, no answer):
+    // one lost answer must not fail a backup of thousands of objects.
+    const page = await withApiRetry(() => rest.get<ListPage<T>>(path, {
       query: { limit: options.limit ?? 500, continue: continueToken, labelSelector: options.labelSelector },
       ...(options.metadataOnly ? { accept: 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json;q=0.9' } : {}),
-    });
+    }));
     yield page.items ?? [];
     continueToken = page.metadata?.continue || undefined;
   } while (continueToken);
@@ -213,7 +215,7 @@ export async function* listManyAhead<T = Record<string, unknown>>(
   const window = Math.max(1, options.window ?? 8);
   const limit = options.limit ?? 500;
   const first = (path: string) => {
-    const page = rest.get<ListPage<T>>(path, { query: { limit, labelSelector: options.labelSelector } });
+    const page = withApiRetry(() => rest.get<ListPage<T>>(path, { query: { limit, labelSelector: options.labelSelector } }));
     page.catch(() => undefined); // awaited in its turn
     return page;
   };
@@ -232,7 +234,7 @@ export async function* listManyAhead<T = Record<string, unknown>>(
     yield { index: i, items: page.items ?? [] };
     while (page.metadata?.continue) {
       const query = { limit, continue: page.metadata.continue, labelSelector: options.labelSelector };
-      page = await inTurn(i, rest.get<ListPage<T>>(paths[i]!, { query }));
+      page = await inTurn(i, withApiRetry(() => rest.get<ListPage<T>>(paths[i]!, { query })));
       yield { index: i, items: page.items ?? [] };
     }
   }
