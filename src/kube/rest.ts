@@ -183,6 +183,14 @@ export interface ListPage<T> {
   metadata?: { continue?: string; resourceVersion?: string };
 }
 
+/**
+ * One page of a list, read again with the same continue token when the server was briefly away (429,
+ * 5xx, no answer): one lost answer must not fail a backup of thousands of objects.
+ */
+function readPage<T>(rest: KubeRest, path: string, query: RequestOptions['query'], accept?: string): Promise<ListPage<T>> {
+  return withApiRetry(() => rest.get<ListPage<T>>(path, { query, accept }));
+}
+
 /** Lists a collection page by page; the caller handles each page before the next is fetched. */
 export async function* listPages<T = Record<string, unknown>>(
   rest: KubeRest,
@@ -191,12 +199,8 @@ export async function* listPages<T = Record<string, unknown>>(
 ): AsyncGenerator<T[]> {
   let continueToken: string | undefined;
   do {
-    // A page is read again, with the same token, when the server was briefly away (429, 5xx, no answer):
-    // one lost answer must not fail a backup of thousands of objects.
-    const page = await withApiRetry(() => rest.get<ListPage<T>>(path, {
-      query: { limit: options.limit ?? 500, continue: continueToken, labelSelector: options.labelSelector },
-      ...(options.metadataOnly ? { accept: 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json;q=0.9' } : {}),
-    }));
+    const page = await readPage<T>(rest, path, { limit: options.limit ?? 500, continue: continueToken, labelSelector: options.labelSelector },
+      options.metadataOnly ? 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json;q=0.9' : undefined);
     yield page.items ?? [];
     continueToken = page.metadata?.continue || undefined;
   } while (continueToken);
@@ -215,7 +219,7 @@ export async function* listManyAhead<T = Record<string, unknown>>(
   const window = Math.max(1, options.window ?? 8);
   const limit = options.limit ?? 500;
   const first = (path: string) => {
-    const page = withApiRetry(() => rest.get<ListPage<T>>(path, { query: { limit, labelSelector: options.labelSelector } }));
+    const page = readPage<T>(rest, path, { limit, labelSelector: options.labelSelector });
     page.catch(() => undefined); // awaited in its turn
     return page;
   };
@@ -234,7 +238,7 @@ export async function* listManyAhead<T = Record<string, unknown>>(
     yield { index: i, items: page.items ?? [] };
     while (page.metadata?.continue) {
       const query = { limit, continue: page.metadata.continue, labelSelector: options.labelSelector };
-      page = await inTurn(i, withApiRetry(() => rest.get<ListPage<T>>(paths[i]!, { query })));
+      page = await inTurn(i, readPage<T>(rest, paths[i]!, query));
       yield { index: i, items: page.items ?? [] };
     }
   }
