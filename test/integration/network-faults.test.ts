@@ -15,12 +15,11 @@ import YAML from 'yaml';
 import { KubeRest } from '../../src/kube/rest.js';
 import { startMigration } from '../../src/client.js';
 import { loadWorkerConfig, type WorkerConfig } from '../../src/config/worker-config.js';
-import { deleteNamespaces } from '../../src/dev/sample-app.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 import { backupRoot } from '../../src/store/backup-format.js';
 import { createWorker } from '../../src/worker.js';
-import { configMapsOf, pendingActivities, resumed, seedNamespace } from '../support/faults.js';
+import { configMapsOf, pendingActivities, removeFaultRun, resumed, seedNamespace } from '../support/faults.js';
 import { startAnswerDroppingProxy, startPartitionableProxy, type AnswerDroppingProxy, type PartitionableProxy } from '../support/network.js';
 import { quietRuntime } from '../support/runtime.js';
 import { kubeconfigFrom, stackEnv, waitFor } from '../support/stack.js';
@@ -108,7 +107,20 @@ async function secondAttemptOf(handle: WorkflowHandle, type: string): Promise<nu
   return Date.now();
 }
 
+/**
+ * Cuts the worker behind `temporal` off and starts another on the queue, connected directly; returns
+ * when the activity runs its second attempt (there, as the cut-off worker can no longer heartbeat).
+ */
+async function takeOverElsewhere(temporal: PartitionableProxy, queue: string, handle: WorkflowHandle, type: string): Promise<number> {
+  temporal.partition();
+  await startWorker(queue, env.TEMPORAL_ADDRESS!, () => undefined);
+  return secondAttemptOf(handle, type);
+}
+
 const pathOnly = (p: string) => p.split('?')[0]!;
+/** A page after the first of a namespace's ConfigMaps. */
+const laterConfigMapsPage = (ns: string, p: string) =>
+  pathOnly(p) === `/api/v1/namespaces/${ns}/configmaps` && new URLSearchParams(p.split('?')[1]).has('continue');
 
 before(async () => {
   quietRuntime();
@@ -127,11 +139,7 @@ async function closeAll() {
 afterEach(closeAll);
 
 after(async () => {
-  await deleteNamespaces(kubeconfigFrom(env.SOURCE_KUBECONFIG!), namespaces);
-  await deleteNamespaces(kubeconfigFrom(env.TARGET_KUBECONFIG!), namespaces);
-  source?.close();
-  target?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await removeFaultRun(namespaces, [source, target], dir);
 });
 
 describe('network faults between a live worker and the stack', () => {
@@ -142,9 +150,8 @@ describe('network faults between a live worker and the stack', () => {
     let createDropped = false;
     let manifestDropped = false;
     let pageDropped = false;
-    const continuePage = (p: string) => pathOnly(p) === `/api/v1/namespaces/${ns}/configmaps` && new URLSearchParams(p.split('?')[1]).has('continue');
     const { kubeconfig: sourceKubeconfig, proxy: src } = await clusterThroughProxy(env.SOURCE_KUBECONFIG!, 'lost-source', (method, p) =>
-      !pageDropped && method === 'GET' && continuePage(p) && (pageDropped = true));
+      !pageDropped && method === 'GET' && laterConfigMapsPage(ns, p) && (pageDropped = true));
     const { kubeconfig, proxy: kube } = await clusterThroughProxy(env.TARGET_KUBECONFIG!, 'lost-target', (method, p, body) => {
       if (createDropped || method !== 'POST' || pathOnly(p) !== `/api/v1/namespaces/${ns}/configmaps`) return false;
       if ((JSON.parse(body.toString('utf8')) as { metadata?: { name?: string } }).metadata?.name !== 'cm-7') return false;
@@ -164,7 +171,7 @@ describe('network faults between a live worker and the stack', () => {
 
     assert.equal(result.status, 'Completed', JSON.stringify(result.progress.errors));
     assert.ok(pageDropped && createDropped && manifestDropped, 'all three answers were dropped');
-    assert.equal(src.requests.filter((r) => r.method === 'GET' && continuePage(r.path)).length, 2, 'the page was read again');
+    assert.equal(src.requests.filter((r) => r.method === 'GET' && laterConfigMapsPage(ns, r.path)).length, 2, 'the page was read again');
     assert.equal(await resumed(handle, 'backupResources'), false, 'within the same attempt: the backup did not start over');
     const creates = kube.requests.filter((r) => r.method === 'POST' && pathOnly(r.path) === `/api/v1/namespaces/${ns}/configmaps`);
     assert.equal(creates.length, 51, 'one create per ConfigMap, and the one whose answer was lost sent again');
@@ -183,7 +190,7 @@ describe('network faults between a live worker and the stack', () => {
     // retries wait too) until the second attempt runs elsewhere; then the cut-off worker goes on.
     let holding = false;
     const { kubeconfig, proxy: src } = await clusterThroughProxy(env.SOURCE_KUBECONFIG!, 'cut-off-source', () => false, (_method, p) =>
-      (holding ||= pathOnly(p) === `/api/v1/namespaces/${ns}/configmaps` && new URLSearchParams(p.split('?')[1]).has('continue')));
+      (holding ||= laterConfigMapsPage(ns, p)));
     await startWorker(queue, temporal.address, (config) => {
       config.clusters.source!.kubeconfig = kubeconfig;
       config.storage.endpoint = s3.url;
@@ -191,9 +198,7 @@ describe('network faults between a live worker and the stack', () => {
     const handle = await startMigration(client, queue, `${run}-bk`, request(ns));
     handles.push(handle);
     await waitFor('the cut-off worker waiting on a page of ConfigMaps', async () => src.held() > 0 || undefined, 120_000, 100);
-    temporal.partition();
-    await startWorker(queue, env.TEMPORAL_ADDRESS!, () => undefined);
-    const secondStarted = await secondAttemptOf(handle, 'backupResources');
+    const secondStarted = await takeOverElsewhere(temporal, queue, handle, 'backupResources');
     // Let go of the cut-off worker only once the second attempt writes parts of its own: both write at once.
     const store = new ObjectStore(loadWorkerConfig(env.KUBEFERRY_CONFIG!).storage);
     const root = `${backupRoot(`test/${run}`, `${run}-bk`)}/`;
@@ -228,9 +233,7 @@ describe('network faults between a live worker and the stack', () => {
     const handle = await startMigration(client, queue, `${run}-rs`, request(ns));
     handles.push(handle);
     await waitFor('the cut-off worker waiting on creates', async () => kube.held() > 0 || undefined, 180_000, 100);
-    temporal.partition();
-    await startWorker(queue, env.TEMPORAL_ADDRESS!, () => undefined);
-    const secondStarted = await secondAttemptOf(handle, 'restoreWave');
+    const secondStarted = await takeOverElsewhere(temporal, queue, handle, 'restoreWave');
     kube.release();
 
     const result = await handle.result();

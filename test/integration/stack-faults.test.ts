@@ -16,11 +16,10 @@ import { KubeRest } from '../../src/kube/rest.js';
 import { getProgress, startMigration } from '../../src/client.js';
 import { loadWorkerConfig } from '../../src/config/worker-config.js';
 import { startLoad, waitServing } from '../../src/dev/load.js';
-import { deleteNamespaces } from '../../src/dev/sample-app.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
 import { createWorker } from '../../src/worker.js';
-import { configMapsOf, failureWindow, freezeProcess, heartbeatOf, killProcess, namespaceGone, PID_FILES, resumed, seedNamespace, sleep, slowWorkerConfig } from '../support/faults.js';
+import { configMapsOf, failureWindow, freezeProcess, heartbeatOf, killProcess, namespaceGone, PID_FILES, removeFaultRun, resumed, seedNamespace, sleep, slowWorkerConfig } from '../support/faults.js';
 import { quietRuntime } from '../support/runtime.js';
 import { kubeconfigFrom, stackEnv, waitFor } from '../support/stack.js';
 import { labelledIn } from '../support/sweep.js';
@@ -68,11 +67,7 @@ before(async () => {
 after(async () => {
   worker?.shutdown();
   await running;
-  await deleteNamespaces(kubeconfigFrom(env.SOURCE_KUBECONFIG!), namespaces);
-  await deleteNamespaces(kubeconfigFrom(env.TARGET_KUBECONFIG!), namespaces);
-  source?.close();
-  target?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await removeFaultRun(namespaces, [source, target], dir);
 });
 
 describe('faults in the stack around the worker', () => {

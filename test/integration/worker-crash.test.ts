@@ -14,12 +14,11 @@ import { KubeRest } from '../../src/kube/rest.js';
 import { MIGRATION_ID_LABEL } from '../../src/objects/labels.js';
 import { getProgress, startMigration } from '../../src/client.js';
 import { startLoad, waitServing } from '../../src/dev/load.js';
-import { deleteNamespaces } from '../../src/dev/sample-app.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
 import type { MigrationProgress } from '../../src/workflows/messages.js';
 import type { migrateCluster } from '../../src/workflows/migrate-cluster.js';
-import { configMapsOf, failureWindow, heartbeatOf, namespaceGone, resumed, seedNamespace, slowWorkerConfig } from '../support/faults.js';
+import { configMapsOf, failureWindow, heartbeatOf, namespaceGone, removeFaultRun, resumed, seedNamespace, slowWorkerConfig } from '../support/faults.js';
 import { kubeconfigFrom, repoRoot, stackEnv, waitFor } from '../support/stack.js';
 
 const env = stackEnv();
@@ -86,11 +85,7 @@ before(async () => {
 });
 
 after(async () => {
-  await deleteNamespaces(kubeconfigFrom(env.SOURCE_KUBECONFIG!), namespaces);
-  await deleteNamespaces(kubeconfigFrom(env.TARGET_KUBECONFIG!), namespaces);
-  source?.close();
-  target?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await removeFaultRun(namespaces, [source, target], dir);
 });
 
 describe('worker killed with SIGKILL mid-migration', () => {

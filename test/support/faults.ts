@@ -10,7 +10,8 @@ import YAML from 'yaml';
 import type { KubeRest } from '../../src/kube/rest.js';
 import type { LoadReport } from '../../src/dev/load.js';
 import { CHUNK as RESTORE_CHUNK } from '../../src/activities/restore.js';
-import { repoRoot, waitFor } from './stack.js';
+import { deleteNamespaces } from '../../src/dev/sample-app.js';
+import { kubeconfigFrom, repoRoot, stackEnv, waitFor } from './stack.js';
 
 const stateDir = () => process.env.KUBEFERRY_STATE ?? path.join(repoRoot, '.stack');
 
@@ -147,4 +148,13 @@ export function slowWorkerConfig(stackConfig: string, dir: string): string {
 export function namespaceGone(rest: KubeRest, ns: string, timeoutMs = 120_000): Promise<true> {
   return waitFor(`namespace ${ns} gone`, async () =>
     ((await rest.get(`/api/v1/namespaces/${ns}`).then(() => false, (err: { code?: number }) => err.code === 404)) ? true : undefined), timeoutMs);
+}
+
+/** What a fault test file removes at its end: its namespaces in both clusters, its clients, its scratch directory. */
+export async function removeFaultRun(namespaces: string[], clients: (KubeRest | undefined)[], dir: string): Promise<void> {
+  const env = stackEnv();
+  await deleteNamespaces(kubeconfigFrom(env.SOURCE_KUBECONFIG!), namespaces);
+  await deleteNamespaces(kubeconfigFrom(env.TARGET_KUBECONFIG!), namespaces);
+  for (const c of clients) c?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
 }
