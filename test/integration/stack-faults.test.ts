@@ -198,6 +198,10 @@ describe('faults in the stack around the worker', () => {
     await seed(ns, 300);
     const handle = await startMigration(client, taskQueue, `${run}-f`, request(ns));
     await heartbeatOf(handle, 'restoreWave', true);
+    // The worker goes on restoring while Temporal is down, so the migration could finish before the
+    // rollback gets in. Paused, it stops at the next wave or the readiness wait and stays open for it.
+    await handle.signal('pause');
+    await waitFor('the pause', async () => ((await getProgress(client, handle.workflowId)).paused ? true : undefined), 30_000, 200);
     const temporal = await killProcess(PID_FILES.temporal());
     await sleep(10_000);
     await temporal.revive();
