@@ -19,7 +19,8 @@
 // patched('final-progress-memo') were added (the files those scenarios had until then, kept as they were).
 // *.pre-settle-patch.json are every scenario that runs a backup, restore or admission activity, as
 // recorded before patched('bulk-cancel-settles') (the files they had until then); *.pre-rollback-patch.json
-// are rollback-cleanup and held-step-timeout before patched('rollback-settles-every-route').
+// are rollback-cleanup and held-step-timeout before patched('rollback-settles-every-route');
+// *.pre-watch-patch.json are every scenario that moves traffic, before patched('route-weights-watched').
 //
 // The scenario name is also the workflow id: a history does not carry the workflow id, and
 // migrateCluster validates it, so the replay test passes the file name up to its first dot.
@@ -36,7 +37,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type {
-  AdmissionReport, BackupListing, BackupSummary, MigrationActivities, PlanReport, ReadinessReport, StorageRef,
+  AdmissionReport, BackupListing, BackupSummary, MigrationActivities, PlanReport, ReadinessReport, StorageRef, WatchRoutesResult,
 } from '../src/activities/contract.js';
 import type { MigrationRequestInput } from '../src/domain/request.js';
 import { workflowsPath as currentWorkflows } from '../src/worker.js';
@@ -144,6 +145,8 @@ interface Stubs {
   readiness?(n: number): ReadinessReport;
   /** What the admission preflight's dry runs found. */
   admission?(): AdmissionReport;
+  /** What the n-th route watch found (1-based); by default nothing. */
+  watch?(n: number, expected: Record<string, number>): WatchRoutesResult | undefined;
 }
 
 /** The target's quota refuses the pods of billing/api. */
@@ -193,6 +196,18 @@ const scenarios: Scenario[] = [
       await env.sleep('6m');
       await until((p) => p.pendingApproval?.step === 2);
       await handle.executeUpdate(approveUpdate, { args: [{ step: 2 }] });
+    },
+    expect: (o) => assert.equal(status(o), 'Completed'),
+  },
+  {
+    // Between the steps, the route watch finds web back at 0 % (an HAProxy reload) and the workflow sets it again.
+    name: 'route-reset',
+    workflow: 'migrateCluster',
+    args: [{ ...request, traffic: { steps: [25, 100], stepInterval: '5m' } } satisfies MigrationRequestInput],
+    stubs: {
+      watch: (n, expected) => (n === 1 && expected.web === 25
+        ? { drifted: [{ route: 'web', expected: 25, found: 0, cause: "HAProxy's weights of backend web are those of its configuration" }], unreadable: [], checks: 4 }
+        : undefined),
     },
     expect: (o) => assert.equal(status(o), 'Completed'),
   },
@@ -323,6 +338,7 @@ const scenarios: Scenario[] = [
 /** Activities that answer like the real ones (src/activities/contract.ts) without touching anything. */
 function stubActivities(stubs: Stubs = {}): MigrationActivities {
   let readinessChecks = 0;
+  let watches = 0;
   return {
     async checkConnectivity(i) {
       return {
@@ -370,6 +386,12 @@ function stubActivities(stubs: Stubs = {}): MigrationActivities {
     },
     async setRouteWeight(i) {
       return { route: i.route.name, weight: i.weight };
+    },
+    async watchRouteWeights(i) {
+      // The real watch returns after maxWatchMs with nothing found; this one at once (the workflow then
+      // waits out the period on a timer), or with the drift a scenario makes.
+      watches += 1;
+      return stubs.watch?.(watches, i.expected) ?? { drifted: [], unreadable: [], checks: 1 };
     },
     async cleanupRestored() {
       return { deleted: 12, failed: 0, errors: [] };

@@ -251,6 +251,36 @@ export interface SetWeightResult {
   weight: number;
 }
 
+export interface WatchRoutesInput {
+  routes: RouteSpec[];
+  /** The percent each route was last set to, by route name: what the watch expects to read. */
+  expected: Record<string, number>;
+  /** The watch returns after this long with nothing found, so that one activity never runs for days. */
+  maxWatchMs: number;
+  pollMs: number;
+}
+
+/** A route whose router reads another weight than the one last set. */
+export interface RouteDrift {
+  route: string;
+  expected: number;
+  found: number;
+  /** What the router can tell about why (HAProxy: its weights are back at the configured ones). */
+  cause?: string;
+}
+
+/** A route whose weight could not be read for a while. */
+export interface RouteUnreadable {
+  route: string;
+  error: string;
+}
+
+export interface WatchRoutesResult {
+  drifted: RouteDrift[];
+  unreadable: RouteUnreadable[];
+  checks: number;
+}
+
 export interface CleanupInput {
   migrationId: string;
   /**
@@ -288,6 +318,7 @@ export interface MigrationActivities {
   checkReadiness(input: ReadinessInput): Promise<ReadinessReport>;
   awaitReadiness(input: AwaitReadinessInput): Promise<ReadinessReport & { waitedMs: number }>;
   setRouteWeight(input: SetWeightInput): Promise<SetWeightResult>;
+  watchRouteWeights(input: WatchRoutesInput): Promise<WatchRoutesResult>;
   verifyRoutes(input: RouteCheckInput): Promise<RouteCheckReport>;
   checkAdmission(input: AdmissionInput): Promise<AdmissionReport>;
   cleanupRestored(input: CleanupInput): Promise<CleanupResult>;

@@ -13,7 +13,7 @@ import { planMigration } from './plan.js';
 import { awaitReadiness, checkReadiness } from './readiness.js';
 import { preflightRestore, restoreWave } from './restore.js';
 import { verifyRoutes } from './routes.js';
-import { setRouteWeight } from './traffic.js';
+import { setRouteWeight, watchRouteWeights } from './traffic.js';
 import { readManifest } from '../store/backup-store.js';
 import type { PolicyFacts, WorkerPolicy } from '../config/worker-policy.js';
 import { enforcePolicy } from './policy.js';
@@ -64,6 +64,7 @@ export function createActivities({ clusters, store, routers, keys, policy }: Act
     checkReadiness: (input) => checkReadiness(clusters, store, keys, input),
     awaitReadiness: (input) => awaitReadiness(clusters, store, keys, input),
     setRouteWeight: (input) => setRouteWeight(routers, clusters, input),
+    watchRouteWeights: (input) => watchRouteWeights(routers, clusters, input),
     verifyRoutes: (input) => verifyRoutes(routers, clusters, input.routes),
     checkAdmission: (input) => checkAdmission(clusters, store, keys, input),
     cleanupRestored: (input) => allowed({ target: input.target, storage: input.storage }, () => cleanupRestored(clusters, store, keys, input)),

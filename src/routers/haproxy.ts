@@ -1,7 +1,8 @@
 // HAProxy through its runtime API (the admin stats socket): one backend per entrypoint with a source
 // and a target server; their weights (0..256, absolute) carry the split. A dynamic balance algorithm
 // (roundrobin, leastconn) applies weight changes to the next request. Runtime weights do not survive
-// an HAProxy reload, so every step sets both servers explicitly.
+// an HAProxy reload, so every step sets both servers explicitly, and the migration watches them while
+// it waits between steps (a reset is found, its cause told, and the weight set again).
 import net from 'node:net';
 import { serverWeights } from '../domain/weights.js';
 import { ReadBackMismatch, RouterError, RouterUnavailable, type TrafficRouter } from './router.js';
@@ -17,6 +18,11 @@ export interface HaproxyRoute {
   backend: string;
   sourceServer: string;
   targetServer: string;
+}
+
+interface ServerWeight {
+  current: number;
+  initial: number;
 }
 
 const NAME = /^[A-Za-z0-9_.:-]+$/;
@@ -50,18 +56,31 @@ export class HaproxyRouter implements TrafficRouter {
   }
 
   async getWeight(): Promise<number> {
+    const { backend } = this.route;
+    const [source, target] = await this.readWeights();
+    if (source.current + target.current === 0) throw new RouterError(`HAProxy backend ${backend}: both servers have weight 0, no traffic flows`);
+    return Math.round((100 * target.current) / (source.current + target.current));
+  }
+
+  /** A reload or restart sets runtime weights back to the configuration's: say so when that is what they are. */
+  async driftCause(): Promise<string | undefined> {
+    const [source, target] = await this.readWeights();
+    if (source.current !== source.initial || target.current !== target.initial) return undefined;
+    return `HAProxy's weights of backend ${this.route.backend} are those of its configuration (${this.route.sourceServer} ${source.initial}, ` +
+      `${this.route.targetServer} ${target.initial}): a reload or restart sets runtime weights back to them`;
+  }
+
+  private async readWeights(): Promise<[ServerWeight, ServerWeight]> {
     const { backend, sourceServer, targetServer } = this.route;
     // Both weights in one command line, so they are read together.
     const reply = await this.command(`get weight ${backend}/${sourceServer}; get weight ${backend}/${targetServer}`);
-    const weights = [...reply.matchAll(/^(\d+) \(initial \d+\)/gm)].map((m) => Number(m[1]));
+    const weights = [...reply.matchAll(/^(\d+) \(initial (\d+)\)/gm)].map((m) => ({ current: Number(m[1]), initial: Number(m[2]) }));
     if (weights.length !== 2) {
       // Name what HAProxy said is missing, not the weight lines that did come back.
       const problem = reply.split('\n').map((l) => l.trim()).filter((l) => l && !/^\d+ \(initial \d+\)$/.test(l)).join(' ');
       throw new RouterError(`HAProxy: cannot read the weights of ${backend}/${sourceServer} and ${backend}/${targetServer}: ${problem || '(empty reply)'}`);
     }
-    const [source, target] = weights as [number, number];
-    if (source + target === 0) throw new RouterError(`HAProxy backend ${backend}: both servers have weight 0, no traffic flows`);
-    return Math.round((100 * target) / (source + target));
+    return weights as [ServerWeight, ServerWeight];
   }
 
   /** One command per connection: HAProxy answers and closes in non-interactive mode. */

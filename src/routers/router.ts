@@ -7,6 +7,8 @@ export interface TrafficRouter {
   setWeight(percent: number): Promise<number>;
   /** The percent of requests the target gets now. */
   getWeight(): Promise<number>;
+  /** Why the weight may differ from the one last set, where the router can tell (HAProxy: reloaded). */
+  driftCause?(): Promise<string | undefined>;
 }
 
 /** Where a router keeps its state when that state is a Kubernetes object (an HTTPRoute, a canary Ingress). */

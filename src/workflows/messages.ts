@@ -20,6 +20,8 @@ export interface RouteProgress {
   weight: number;
   ready: number;
   total: number;
+  /** How often the route was found at another weight than the one set (an HAProxy reload) and set again. */
+  resets?: number;
 }
 
 export interface MigrationProgress {

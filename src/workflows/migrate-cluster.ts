@@ -17,6 +17,7 @@ import { rollbackTraffic, type StuckRoute } from './migration/routes.js';
 import { errorMessage, movesTraffic, newProgress, remember, type Control } from './migration/state.js';
 import { pausableSleep } from './migration/timers.js';
 import { shiftTraffic } from './migration/traffic.js';
+import { watchingRoutes } from './migration/watch.js';
 import { FAILURE } from '../domain/failures.js';
 
 export interface MigrationResult {
@@ -128,7 +129,8 @@ async function runPipeline(request: MigrationRequest, backupId: string, progress
   await shiftTraffic(request, backupId, progress, control);
   // All traffic is on the target; the migration stays open this long so that a rollback is one signal away.
   if (request.traffic.observeForMs > 0) {
-    await pausableSleep(progress, request.traffic.observeForMs, `observing at 100% target for ${request.traffic.observeFor}; rollback still possible`);
+    await watchingRoutes(request, progress, () =>
+      pausableSleep(progress, request.traffic.observeForMs, `observing at 100% target for ${request.traffic.observeFor}; rollback still possible`));
   }
 }
 

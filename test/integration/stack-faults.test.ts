@@ -2,7 +2,7 @@
 // backup and during restore, the target API server down (killed) or frozen (SIGSTOP: connections hang)
 // for 30 s during restore, the Temporal server
 // killed mid-migration and started again on its database file, and HAProxy's admin socket refusing
-// commands during a step; a rollback arriving in the middle of each. Each run ends with the target as a
+// commands during a step, HAProxy reloaded while traffic is split; a rollback arriving in the middle of each. Each run ends with the target as a
 // clean run leaves it (or, rolled back, without what it created), and no request fails.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -19,7 +19,7 @@ import { startLoad, waitServing } from '../../src/dev/load.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
 import { createWorker } from '../../src/worker.js';
-import { configMapsOf, failureWindow, freezeProcess, heartbeatOf, killProcess, namespaceGone, PID_FILES, removeFaultRun, resumed, seedNamespace, sleep, slowWorkerConfig } from '../support/faults.js';
+import { configMapsOf, failureWindow, freezeProcess, heartbeatOf, killProcess, namespaceGone, PID_FILES, reloadHaproxy, removeFaultRun, resumed, seedNamespace, sleep, slowWorkerConfig } from '../support/faults.js';
 import { quietRuntime } from '../support/runtime.js';
 import { kubeconfigFrom, stackEnv, waitFor } from '../support/stack.js';
 import { labelledIn } from '../support/sweep.js';
@@ -210,6 +210,41 @@ describe('faults in the stack around the worker', () => {
     assert.equal(result.status, 'RolledBack');
     assert.equal(result.progress.cleanup?.failed, 0, JSON.stringify(result.progress));
     await namespaceGone(target, ns);
+  });
+
+  it('HAProxy is reloaded while traffic is split, which sets its weights back to those of its configuration: the reset is found, told and set right before the next step; no failed request', async () => {
+    const ns = `${run}-g`;
+    await seed(ns, 3);
+    const router = new HaproxyRouter({ socket: env.HAPROXY_ADMIN_SOCKET! }, { backend: 'web', sourceServer: 'source', targetServer: 'target' });
+    await router.setWeight(0);
+    await waitServing(`${env.HAPROXY_URL}/${ns}/web/`, 60_000);
+    const load = startLoad(`${env.HAPROXY_URL}/${ns}/web/`, { concurrency: 4, maxSeconds: 300 });
+    const handle = await startMigration(client, taskQueue, `${run}-g`, request(ns, {
+      routes: [{ name: 'web', router: 'haproxy', backend: 'web', workloads: [`${ns}/web`] }],
+      traffic: { steps: [30, 100], stepInterval: '45s' },
+    }));
+    try {
+      await waitFor('the first step', async () => ((await getProgress(client, handle.workflowId)).routes[0]?.weight === 30 ? true : undefined), 120_000, 200);
+      await sleep(3_000);
+      await reloadHaproxy();
+      // Found at the configuration's weights (all to the source: safe, but not what the step set), and set again.
+      const found = await waitFor('the reset to be found and set right', async () => {
+        const p = await getProgress(client, handle.workflowId);
+        return p.routes[0]?.resets ? p : undefined;
+      }, 20_000, 200);
+      assert.equal(found.step.index, 1, 'set right while the first step still holds');
+      assert.equal(await router.getWeight(), 30);
+      assert.match(found.errors.join('\n'), /route web: found at 0% to the target where 30% was set \(HAProxy's weights of backend web are those of its configuration \(source 100, target 0\): a reload or restart sets runtime weights back to them\); setting it to 30% again/);
+      const result = await handle.result();
+      assert.equal(result.status, 'Completed', JSON.stringify(result.progress.errors));
+      assert.deepEqual(result.progress.routes.map((r) => ({ weight: r.weight, resets: r.resets })), [{ weight: 100, resets: 1 }]);
+      assert.equal(await router.getWeight(), 100);
+      const traffic = await load.stop();
+      assert.equal(traffic.failed, 0, `${failureWindow(traffic)}: ${traffic.failures.join('; ')}`);
+    } finally {
+      await load.stop();
+      await router.setWeight(0);
+    }
   });
 
   it('the HAProxy admin socket refuses commands during a step, and later during a rollback: retried, no weight nobody asked for, no failed request', async () => {

@@ -19,7 +19,21 @@ export const PID_FILES = {
   temporal: () => path.join(stateDir(), 'pids/temporal.pid'),
   s3: () => path.join(stateDir(), 'pids/versitygw.pid'),
   targetApiServer: () => path.join(stateDir(), 'kwok/clusters/kf-target/pids/kube-apiserver.pid'),
+  haproxy: () => path.join(stateDir(), 'pids/haproxy.pid'),
 };
+
+/**
+ * Reloads HAProxy as a service manager does (SIGUSR2 to its master process: a new worker takes over the
+ * listening sockets), which sets every runtime weight back to the configuration's; resolves once the
+ * master has logged the new worker's successful start.
+ */
+export async function reloadHaproxy(): Promise<void> {
+  const log = path.join(stateDir(), 'logs/haproxy.log');
+  const loads = () => (fs.readFileSync(log, 'utf8').match(/Loading success/g) ?? []).length;
+  const before = loads();
+  process.kill(pidOf(PID_FILES.haproxy()), 'SIGUSR2');
+  await waitFor('HAProxy to reload', async () => (loads() > before ? true : undefined), 15_000, 100);
+}
 
 function pidOf(pidFile: string): number {
   if (!fs.existsSync(pidFile)) throw new Error(`${pidFile} is missing: is the local stack up ('npm run stack:up')?`);

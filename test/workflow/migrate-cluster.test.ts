@@ -7,7 +7,7 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { MigrationActivities, ReadinessReport } from '../../src/activities/contract.js';
+import type { MigrationActivities, ReadinessReport, WatchRoutesResult } from '../../src/activities/contract.js';
 import { finalProgressOf, getProgress } from '../../src/client.js';
 import { goalReached } from '../../src/domain/readiness-goal.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
@@ -38,6 +38,7 @@ type Hooks = Partial<{
   onWeight(weight: number, id: string, route: string): Promise<void>;
   onWave(kinds: string[], id: string): Promise<void>;
   readiness(call: number): ReadinessReport;
+  watch(call: number, expected: Record<string, number>): WatchRoutesResult | undefined;
 }>;
 
 let env: TestWorkflowEnvironment;
@@ -68,6 +69,7 @@ async function run(
 ) {
   const taskQueue = `q-${++counter}`;
   let readinessCalls = 0;
+  let watches = 0;
   const check = async () => {
     readinessCalls += 1;
     return hooks.readiness?.(readinessCalls) ?? { overall: { ready: 1, total: 1 }, routes: { web: { ready: 1, total: 1 } }, notReady: [] };
@@ -127,6 +129,12 @@ async function run(
     async verifyRoutes(i) {
       return { weights: Object.fromEntries(i.routes.map((r) => [r.name, 0])), deferred: [] };
     },
+    async watchRouteWeights(i) {
+      // The real watch returns after maxWatchMs with nothing found; this one at once (the workflow then
+      // waits out the period on a timer), or with the drift a test makes.
+      watches += 1;
+      return hooks.watch?.(watches, i.expected) ?? { drifted: [], unreadable: [], checks: 1 };
+    },
     async setRouteWeight(i) {
       // Workflow (skipped) time at which the step scheduled this call.
       calls.weights.push({ weight: i.weight, at: Context.current().info.scheduledTimestampMs, route: i.route.name });
@@ -183,6 +191,26 @@ describe('migrateCluster workflow', () => {
     const gaps = calls.weights.slice(1).map((w, i) => w.at - calls.weights[i]!.at);
     for (const gap of gaps) assert.ok(gap >= 5 * 60_000 - 1000 && gap < 6 * 60_000, `gap ${gap} ms is not about 5 minutes`);
     assert.deepEqual(result.progress.routes, [{ name: 'web', weight: 100, ready: 1, total: 1 }]);
+  });
+
+  it('sets a route again when the watch finds it at another weight between steps (an HAProxy reload), says so, and keeps the step clock', async () => {
+    let found = false;
+    const { result, calls } = await run(request, {
+      watch(_call, expected) {
+        if (expected.web !== 25 || found) return undefined;
+        found = true;
+        return { drifted: [{ route: 'web', expected: 25, found: 0, cause: 'the weights are those of its configuration' }], unreadable: [], checks: 3 };
+      },
+    });
+    assert.equal(result.status, 'Completed');
+    assert.ok(found, 'the watch never ran while the route was at 25%');
+    assert.deepEqual(calls.weights.map((w) => w.weight), [10, 25, 25, 50, 100]);
+    // Set again within the step interval; the next step still comes one interval after the 25% step.
+    assert.ok(calls.weights[2]!.at - calls.weights[1]!.at < 60_000);
+    const gap = calls.weights[3]!.at - calls.weights[1]!.at;
+    assert.ok(gap >= 5 * 60_000 - 1000 && gap < 6 * 60_000, `gap ${gap} ms is not about 5 minutes`);
+    assert.deepEqual(result.progress.routes, [{ name: 'web', weight: 100, ready: 1, total: 1, resets: 1 }]);
+    assert.deepEqual(result.progress.errors, ['route web: found at 0% to the target where 25% was set (the weights are those of its configuration); setting it to 25% again']);
   });
 
   it('holds the step timer while paused and continues after resume', async () => {

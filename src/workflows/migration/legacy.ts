@@ -59,6 +59,14 @@ export const runsAdmissionPreflight = () => patched('admission-preflight');
 export const keepsFinalProgressInMemo = () => patched('final-progress-memo');
 
 /**
+ * Patch `route-weights-watched`: while traffic is split and the migration waits (step interval, step
+ * held at the ratio, approval, pause, observation), a watchRouteWeights activity reads the routes and a
+ * weight found elsewhere is set again (watch.ts). Before: nothing ran during those waits, only their
+ * timers and readiness activities. Replayed by the *.pre-watch-patch.json histories.
+ */
+export const watchesRoutesWhileWaiting = () => patched('route-weights-watched');
+
+/**
  * Patch `bulk-cancel-settles`: backupResources, preflightRestore, checkAdmission and restoreWave are
  * cancelled with WAIT_CANCELLATION_COMPLETED, so a rollback's traffic rollback and cleanup start only
  * once the cancelled attempt has stopped writing. Before: TRY_CANCEL (the workflow went on at once, and

@@ -14,6 +14,7 @@ import { heldTooLong, ratioRule, refreshReadiness } from './readiness-checks.js'
 import { applyWeight } from './routes.js';
 import { remember, routeProgress, type Control } from './state.js';
 import { pausableSleep, whileNotPaused, type Deadline } from './timers.js';
+import { watchingRoutes } from './watch.js';
 
 export async function shiftTraffic(request: MigrationRequest, backupId: string, progress: MigrationProgress, control: Control): Promise<void> {
   const steps = request.traffic.steps;
@@ -29,23 +30,27 @@ export async function shiftTraffic(request: MigrationRequest, backupId: string, 
   const untilCutover = () => (control.cutoverDeadline === undefined ? undefined : Math.max(0, control.cutoverDeadline - Date.now()));
   const cutoverClock: Deadline = { due: cutoverDue, within: untilCutover };
   progress.step.total = steps.length;
+  // Every wait with traffic split watches the routes (watch.ts): a pause too, however long it lasts.
+  const untilResumed = () => (progress.paused ? watchingRoutes(request, progress, () => whileNotPaused(progress)) : Promise.resolve());
 
   for (const [i, step] of steps.entries()) {
-    await whileNotPaused(progress);
+    await untilResumed();
     if (cutoverDue()) break;
     progress.step.index = i + 1;
     if (step.approval && control.approved < i + 1) {
       progress.pendingApproval = { step: i + 1, weight: step.weight, since: new Date(Date.now()).toISOString() };
       publish(progress);
       log.info('traffic step waits for approval', { step: i + 1, weight: step.weight });
-      while (control.approved < i + 1 && !cutoverDue()) {
-        const approvedOrDue = () => control.approved >= i + 1 || cutoverDue();
-        const wait = untilCutover();
-        await (wait === undefined ? condition(approvedOrDue) : condition(approvedOrDue, wait));
-      }
+      await watchingRoutes(request, progress, async () => {
+        while (control.approved < i + 1 && !cutoverDue()) {
+          const approvedOrDue = () => control.approved >= i + 1 || cutoverDue();
+          const wait = untilCutover();
+          await (wait === undefined ? condition(approvedOrDue) : condition(approvedOrDue, wait));
+        }
+      });
       progress.pendingApproval = undefined;
       if (cutoverDue()) break;
-      await whileNotPaused(progress);
+      await untilResumed();
     }
     // A step whose weight the grayscale ratio does not allow yet holds at what it allows, re-checking
     // readiness, until it does or the readiness timeout runs out (then the migration fails and rolls back).
@@ -61,7 +66,8 @@ export async function shiftTraffic(request: MigrationRequest, backupId: string, 
       // `promote` makes the next step due now; the threshold or `promote --full` ends the steps.
       const nextDue = () => (control.promoteNext ?? 0) > i + 1;
       const stepClock: Deadline = { due: () => cutoverDue() || nextDue(), within: () => (nextDue() ? 0 : untilCutover()) };
-      await pausableSleep(progress, intervalMs, `weight ${step.weight}% -> ${next.weight}% in ${formatDuration(intervalMs)}${next.approval ? ' (needs approval)' : ''}`, stepClock);
+      await watchingRoutes(request, progress, () =>
+        pausableSleep(progress, intervalMs, `weight ${step.weight}% -> ${next.weight}% in ${formatDuration(intervalMs)}${next.approval ? ' (needs approval)' : ''}`, stepClock));
     }
   }
   progress.step.nextAt = undefined;
@@ -88,7 +94,8 @@ async function holdStep(request: MigrationRequest, backupId: string, progress: M
     if (held >= holdLimitMs) throw heldTooLong(request, i, step.weight, report);
     const goal: ReadinessGoal = { ...ratioRule(request), routes: request.routes.map((r) => r.name), weight: step.weight, until: 'step', current };
     const wait = Math.min(holdLimitMs - held, cutover.within() ?? Infinity);
-    const waited = await awaitReadiness(request, backupId, progress, goal, wait, `step ${i + 1} held at the grayscale ratio (${report.overall.ready} of ${report.overall.total} ready)`, () => cutover.due());
+    const waited = await watchingRoutes(request, progress, () =>
+      awaitReadiness(request, backupId, progress, goal, wait, `step ${i + 1} held at the grayscale ratio (${report.overall.ready} of ${report.overall.total} ready)`, () => cutover.due()));
     held += waited.waitedMs;
     if (!waited.report) return true; // promoted fully while held
     report = waited.report;
