@@ -213,13 +213,13 @@ describe('faults in the stack around the worker', () => {
   });
 
   it('HAProxy is reloaded while traffic is split, which sets its weights back to those of its configuration: the reset is found, told and set right before the next step; no failed request', async () => {
-    const ns = `${run}-g`;
+    const ns = `${run}-h`;
     await seed(ns, 3);
     const router = new HaproxyRouter({ socket: env.HAPROXY_ADMIN_SOCKET! }, { backend: 'web', sourceServer: 'source', targetServer: 'target' });
     await router.setWeight(0);
     await waitServing(`${env.HAPROXY_URL}/${ns}/web/`, 60_000);
     const load = startLoad(`${env.HAPROXY_URL}/${ns}/web/`, { concurrency: 4, maxSeconds: 300 });
-    const handle = await startMigration(client, taskQueue, `${run}-g`, request(ns, {
+    const handle = await startMigration(client, taskQueue, `${run}-h`, request(ns, {
       routes: [{ name: 'web', router: 'haproxy', backend: 'web', workloads: [`${ns}/web`] }],
       traffic: { steps: [30, 100], stepInterval: '45s' },
     }));
