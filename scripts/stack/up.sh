@@ -158,6 +158,9 @@ defaults
     timeout server 30s
     # A fresh server connection per request: no race with an edge closing an idle keep-alive connection.
     option http-server-close
+    # On a reload the old worker answers the next request of an idle keep-alive client connection (with
+    # "Connection: close") instead of closing it under a request already on its way, which would fail it.
+    option idle-close-on-response
 frontend web
     bind 127.0.0.1:$HAPROXY_FRONTEND_PORT
     default_backend web
