@@ -47,7 +47,9 @@ export const UNREADABLE_REPORT_MS = 30_000;
  * (an HAProxy reload resets runtime weights; a GitOps sync may revert an HTTPRoute), or one has been
  * unreadable for UNREADABLE_REPORT_MS, or after `maxWatchMs` with nothing found. It only reads: the
  * workflow sets the weight again, so no stale watch can ever write over a newer step. Each poll is a
- * heartbeat (the check count only), which is where the workflow's cancel at the end of a wait arrives.
+ * heartbeat (the check count and the routes unreadable now): a lost worker is noticed within the
+ * heartbeat timeout, and once the migration has ended the heartbeat is refused, which stops a watch the
+ * workflow abandoned at the end of its wait.
  */
 export async function watchRouteWeights(routers: WorkerConfig['routers'], clusters: ClusterRegistry, input: WatchRoutesInput): Promise<WatchRoutesResult> {
   const ctx = Context.current();

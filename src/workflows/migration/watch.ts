@@ -22,7 +22,7 @@ import { remember, routeProgress } from './state.js';
 
 /** One watch activity runs this long at most; then the next takes over (a handful of events per period). */
 export const WATCH_PERIOD_MS = 10 * 60_000;
-/** How often the watch reads the routes: how long a reset weight stays reset, at most, plus one step. */
+/** How often the watch reads the routes: how long a reset weight stays reset, at most, plus the time to set it again. */
 export const WATCH_POLL_MS = 2_000;
 
 /**
