@@ -6,7 +6,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { heartbeatOrStop } from './cancellation.js';
 import { planObjectWaves, waveSummaries } from '../domain/dependency-graph.js';
 import type { BackupInput, BackupListing, BackupSummary, ListBackupsInput } from './contract.js';
-import { type ArchiveEntry, archiveKey, type BackupManifest, backupRoot, backupsRoot, encodeArchive, ENCRYPTED_TYPES, FORMAT_VERSION, indexKey, manifestKey, planKey, type RawObject, type TypeEntry } from '../store/backup-format.js';
+import { type ArchiveEntry, archiveKey, attemptKey, attemptOfKey, type BackupManifest, backupRoot, backupsRoot, encodeArchive, ENCRYPTED_TYPES, FORMAT_VERSION, indexKey, manifestKey, planKey, type RawObject, type TypeEntry } from '../store/backup-format.js';
 import { authenticate, encrypt, type BackupKeyring } from '../store/archive-crypto.js';
 import type { ClusterRegistry } from '../kube/clusters.js';
 import { collectSelection, scanSource, type ObjectSink } from './collect.js';
@@ -114,10 +114,18 @@ export async function backupResources(
   const source = clusters.get(input.source);
   const scan = await scanSource(source, input);
   enforcePolicy(policy, { source: input.source, storage: input.storage, namespaces: scan.namespaces });
+  // Marks this attempt's start before anything else it writes: see removeUnfinished.
+  await store.put(bucket, attemptKey(prefix, input.backupId, info.attempt),
+    Buffer.from(JSON.stringify({ attempt: info.attempt, startedAt, ...(runId ? { runId } : {}) })), 'application/json');
   const cursor: BackupCursor = { typesDone: [] };
   const resumed = new Set((Context.current().info.heartbeatDetails as BackupCursor | undefined)?.typesDone ?? []);
   const kept = await collectSelection(source, scan, input, () => new ArchiveSink(store, bucket, prefix, input.backupId, keys, info.attempt), {
-    resume: async (type) => (resumed.has(type.name) ? readIndex(store, input.storage, input.backupId, type.name, keys) : undefined),
+    resume: async (type) => {
+      if (!resumed.has(type.name)) return undefined;
+      const index = await readIndex(store, input.storage, input.backupId, type.name, keys);
+      // An attempt that failed for good may have removed the parts this one would resume from: collect the type again.
+      return index && (await firstMissing(store, bucket, index.sink.map((a) => a.key))) === undefined ? index : undefined;
+    },
     finished: async (result, wasResumed) => {
       const worthKeeping = result.type.count > 0 || result.leftOut.length > 0;
       if (!wasResumed && worthKeeping) {
@@ -131,7 +139,7 @@ export async function backupResources(
   }).catch(async (err: unknown) => {
     // No attempt follows a non-retryable failure, so what this one wrote would stay as an unfinished backup.
     // Best effort: the failure that stops the backup is what the operator must see, not a cleanup error.
-    if (err instanceof ApplicationFailure && err.nonRetryable) await removeUnfinished(store, bucket, prefix, input.backupId).catch(() => undefined);
+    if (err instanceof ApplicationFailure && err.nonRetryable) await removeUnfinished(store, bucket, prefix, input.backupId, info.attempt).catch(() => undefined);
     throw err;
   });
   const nodes = linkSelectors(kept);
@@ -169,6 +177,17 @@ export async function backupResources(
     leftOut: mergeLeftOut(kept.flatMap((r) => r.leftOut)),
     leftOutTypes: scan.leftOutTypes,
   };
+  // The manifest makes the backup complete, so it stands only over parts that are all there: an attempt
+  // beside this one that failed for good may be removing them (removeUnfinished). Checked before it is
+  // written, and again after, when a removal that began before the write may have gone on meanwhile.
+  const partsRemoved = (gone: string) => ApplicationFailure.retryable(
+    `s3://${bucket}/${gone} of backup "${input.backupId}" was removed while attempt ${info.attempt} of the backup ran (another attempt that failed ` +
+      `for good cleaned up what it could not finish); no manifest was written, and the next attempt collects what is missing again`,
+    FAILURE.BackupPartsRemoved,
+  );
+  const needed = [...manifest.archives.map((a) => a.key), manifest.plan.key];
+  const goneBefore = await firstMissing(store, bucket, needed);
+  if (goneBefore) throw partsRemoved(goneBefore);
   const stored = keys ? authenticate(manifest, keys) : manifest;
   const written = await store.putIfAbsent(bucket, manifestKey(prefix, input.backupId), Buffer.from(JSON.stringify(stored, null, 2)));
   if (!written) {
@@ -178,6 +197,11 @@ export async function backupResources(
     const theirs = await readManifest(store, input.storage, input.backupId, keys).catch(() => undefined);
     if (theirs && runId && theirs.migrationRunId === runId) return summarize(theirs);
     throw ApplicationFailure.nonRetryable(`backup "${input.backupId}" was written by someone else meanwhile; not overwritten`, FAILURE.BackupExists);
+  }
+  const goneAfter = await firstMissing(store, bucket, needed);
+  if (goneAfter) {
+    await store.delete(bucket, manifestKey(prefix, input.backupId));
+    throw partsRemoved(goneAfter);
   }
   return summarize(manifest);
 }
@@ -190,10 +214,29 @@ function parseManifest(data: Buffer): BackupManifest | undefined {
   }
 }
 
-/** Deletes the parts and indexes of a backup that will never get its manifest (a finished one is left alone). */
-async function removeUnfinished(store: ObjectStore, bucket: string, prefix: string, backupId: string): Promise<void> {
-  if (await store.exists(bucket, manifestKey(prefix, backupId))) return;
-  for (const key of await store.list(bucket, `${backupRoot(prefix, backupId)}/`)) await store.delete(bucket, key);
+/** The first of these keys that is not in the bucket. */
+async function firstMissing(store: ObjectStore, bucket: string, keys: string[]): Promise<string | undefined> {
+  for (const key of keys) if (!(await store.exists(bucket, key))) return key;
+  return undefined;
+}
+
+/**
+ * Deletes what the attempts up to this one wrote of a backup that will never get its manifest. A finished
+ * backup is left alone, and so is everything once a later attempt has begun (this one failed for good, but
+ * a later one, started when this one was thought lost, may be resuming from its parts and will finish or
+ * fail on its own). Both are checked before each delete, so a manifest or a later attempt that appears
+ * meanwhile stops it. The parts of later attempts are never deleted; an attempt that resumed from parts
+ * deleted here, or wrote its manifest over them, finds them missing and collects them again.
+ */
+async function removeUnfinished(store: ObjectStore, bucket: string, prefix: string, backupId: string, attempt: number): Promise<void> {
+  const root = `${backupRoot(prefix, backupId)}/`;
+  const leaveAlone = async () => (await store.exists(bucket, manifestKey(prefix, backupId)))
+    || (await store.list(bucket, `${root}attempts/`)).some((k) => (attemptOfKey(k) ?? 0) > attempt);
+  for (const key of await store.list(bucket, root)) {
+    if ((attemptOfKey(key) ?? 0) > attempt) continue;
+    if (await leaveAlone()) return;
+    await store.delete(bucket, key);
+  }
 }
 
 export function summarize(manifest: BackupManifest): BackupSummary {

@@ -64,6 +64,8 @@ export const FAILURE = {
   RouterObjectMissing: 'RouterObjectMissing',
   /** Any other router failure. */
   RouterError: 'RouterError',
+  /** Parts a backup attempt resumed from were removed while it ran (an attempt that failed for good cleaned up): the next attempt collects them again. */
+  BackupPartsRemoved: 'BackupPartsRemoved',
 } as const;
 
 export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];

@@ -99,6 +99,16 @@ export const backupsRoot = (prefix: string) => `${prefix.replace(/\/+$/, '')}/ba
 export const backupRoot = (prefix: string, backupId: string) => `${backupsRoot(prefix)}${backupId}`;
 export const manifestKey = (prefix: string, backupId: string) => `${backupRoot(prefix, backupId)}/manifest.json`;
 export const planKey = (prefix: string, backupId: string, attempt?: number) => `${backupRoot(prefix, backupId)}/plan${attempt ? `-attempt-${attempt}` : ''}.json`;
+/**
+ * Written by each attempt of the backup activity as it begins: an attempt that fails for good removes
+ * what it wrote only while no later attempt has begun, since a later one may resume from its parts.
+ */
+export const attemptKey = (prefix: string, backupId: string, attempt: number) => `${backupRoot(prefix, backupId)}/attempts/attempt-${attempt}.json`;
+/** The attempt a key of a backup belongs to (its parts, plan or start mark), or undefined for one all attempts share (an index). */
+export function attemptOfKey(key: string): number | undefined {
+  const m = /\/(?:attempt-|plan-attempt-)(\d+)(?:-part-|\.json$)/.exec(key);
+  return m ? Number(m[1]) : undefined;
+}
 export const indexKey = (prefix: string, backupId: string, type: string) => `${backupRoot(prefix, backupId)}/index/${type}.json`;
 /**
  * The copy of an object of the target that a migration's existingObjects "update" overwrote, kept so that
@@ -107,6 +117,15 @@ export const indexKey = (prefix: string, backupId: string, type: string) => `${b
  */
 export const overwrittenKey = (prefix: string, backupId: string, migrationId: string, type: string, namespace: string | undefined, name: string) =>
   `${backupRoot(prefix, backupId)}/overwritten/${migrationId}/${type}/${namespace ?? '_cluster'}/${name}.json${ENCRYPTED_TYPES.has(type) ? '.enc' : ''}`;
+
+/**
+ * What one restore chunk created in the target, by uid: `created/<migrationId>/<runId>/wave-W/part-A-O.json`
+ * (part A of the wave's archives, from object O). Written before the chunk (names only: what it may
+ * create) and again after it (with the uid of each object it created); cleanup deletes exactly those.
+ */
+export const createdKey = (prefix: string, backupId: string, migrationId: string, runId: string, wave: number, archive: number, offset: number) =>
+  `${createdRoot(prefix, backupId, migrationId)}${runId || '_'}/wave-${wave}/part-${archive}-${offset}.json`;
+export const createdRoot = (prefix: string, backupId: string, migrationId: string) => `${backupRoot(prefix, backupId)}/created/${migrationId}/`;
 
 /** Where a part lives; from format 3 on, each attempt of a backup writes its parts under its own name. */
 export const archiveKey = (prefix: string, backupId: string, type: string, part: number, encrypted = false, attempt?: number) =>

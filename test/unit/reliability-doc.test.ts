@@ -33,7 +33,7 @@ function badInputCases(): { name: string; at: string; type: string; client: bool
 
 describe('docs/reliability.md', () => {
   it('has a row for every fault test, and every row is a fault test; nothing was lost', () => {
-    const titles = ['test/integration/worker-crash.test.ts', 'test/integration/stack-faults.test.ts', 'test/integration/network-faults.test.ts']
+    const titles = ['test/integration/worker-crash.test.ts', 'test/integration/stack-faults.test.ts', 'test/integration/network-faults.test.ts', 'test/integration/backup-attempts.test.ts']
       .flatMap((f) => [...read(f).matchAll(/^ {2}it\('([^']+)'/gm)].map((m) => m[1]!));
     assert.ok(titles.length >= 7, `fault tests: ${titles.length}`);
     const rows = table('Faults');
