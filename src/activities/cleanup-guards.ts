@@ -5,7 +5,7 @@ import type { Cluster } from '../kube/clusters.js';
 import { apiStatus, withApiRetry } from '../kube/errors.js';
 import { resourcePath } from '../kube/rest.js';
 import { discover } from '../kube/discovery.js';
-import { selectResourceTypes } from '../domain/resource-filter.js';
+import { resourceTypeName, selectResourceTypes } from '../domain/resource-filter.js';
 import { describe } from '../objects/describe.js';
 import { leaveOutReason } from '../objects/leave-out.js';
 import { MIGRATION_ID_LABEL } from '../objects/labels.js';
@@ -20,21 +20,33 @@ const STUCK_AFTER_MS = 10_000;
 
 type Listed = { items?: RawObject[] };
 
+/** Which objects carrying the migration's label it really created (from its records). */
+export interface Labelled {
+  /** The migration's label selector. */
+  selector: string;
+  ours: (typeName: string, o: RawObject) => boolean;
+}
+
 /**
  * Objects in a namespace of the target that the migration did not create and that the target did not make
- * by itself: of a type kubeferry copies, without the migration's label, owned by nothing, and not one of
- * the objects every namespace gets (its default ServiceAccount, kube-root-ca.crt, token Secrets).
+ * by itself: of a type kubeferry copies, without the migration's label (or with it, but not among what the
+ * migration recorded creating), owned by nothing, and not one of the objects every namespace gets (its
+ * default ServiceAccount, kube-root-ca.crt, token Secrets).
  */
-export async function foreignObjectsIn(target: Cluster, namespace: string): Promise<string[]> {
+export async function foreignObjectsIn(target: Cluster, namespace: string, labelled?: Labelled): Promise<string[]> {
   const types = selectResourceTypes((await discover(target.rest)).preferred, { include: ['*'], exclude: [] }).selected.filter((t) => t.namespaced);
   const found: string[] = [];
   for (const t of types) {
-    if (found.length >= EXAMPLES) break;
-    const list = await withApiRetry(() => target.rest.get<Listed>(resourcePath(t, namespace), { query: { labelSelector: notOurs, limit: 50 } }));
-    for (const o of list.items ?? []) {
-      const obj = { ...o, kind: t.kind };
-      if (obj.metadata?.ownerReferences?.length || leaveOutReason(obj)) continue;
-      if (found.length < EXAMPLES) found.push(describe(obj));
+    const passes: { selector: string; foreign: (o: RawObject) => boolean }[] = [{ selector: notOurs, foreign: () => true }];
+    if (labelled) passes.push({ selector: labelled.selector, foreign: (o) => !labelled.ours(resourceTypeName(t), o) });
+    for (const { selector, foreign } of passes) {
+      if (found.length >= EXAMPLES) return found;
+      const list = await withApiRetry(() => target.rest.get<Listed>(resourcePath(t, namespace), { query: { labelSelector: selector, limit: 50 } }));
+      for (const o of list.items ?? []) {
+        const obj = { ...o, kind: t.kind };
+        if (obj.metadata?.ownerReferences?.length || leaveOutReason(obj) || !foreign(obj)) continue;
+        if (found.length < EXAMPLES) found.push(describe(obj));
+      }
     }
   }
   return found;

@@ -1,9 +1,11 @@
 // Cleanup after a rollback, or of any ended migration (`kubeferry cleanup`): delete what this migration
-// created in the target, found by its label, in the reverse order of the restore plan (routes and
-// workloads before the config and identities they use, Namespaces and CRDs last). Objects that existed
-// before and were only updated carry an annotation that keeps them; objects another run of the same id
-// created are kept too, and so is a Namespace or CRD that holds objects others made (cleanup-guards.ts).
-// Deletes carry the listed uid as a precondition. Idempotent: an object already gone counts as deleted.
+// created in the target, in the reverse order of the restore plan (routes and workloads before the config
+// and identities they use, Namespaces and CRDs last). What it created is what the restore recorded beside
+// the backup (created-records.ts), by uid; the migration's label only finds the candidates, and an object
+// that carries it without a record (a copy of one kubeferry made) is kept and named. Objects that existed
+// before and were only updated are put back as they were; objects another run of the same id created are
+// kept, and so is a Namespace or CRD that holds objects others made (cleanup-guards.ts). Deletes carry the
+// uid as a precondition. Idempotent: an object already gone counts as deleted.
 import { CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import { mapNamespace } from '../domain/namespace-mapping.js';
 import { objectId } from '../domain/references.js';
@@ -16,6 +18,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { describe } from '../objects/describe.js';
 import { apiMessage, withApiRetry } from '../kube/errors.js';
 import { readOverwritten } from '../store/overwritten.js';
+import { ledgerKey, readCreated } from '../store/created-records.js';
 import { putBack } from './conflicts.js';
 import { deleteExactly, foreignCustomResources, foreignObjectsIn } from './cleanup-guards.js';
 import { readManifest, readPlan } from '../store/backup-store.js';
@@ -39,6 +42,27 @@ export async function cleanupRestored(clusters: ClusterRegistry, store: ObjectSt
   const sourceNamespace = new Map(manifest.namespaces.map((ns) => [mapped(ns), ns]));
   const selector = `${MIGRATION_ID_LABEL}=${input.migrationId}`;
   const startWave = resumed?.wave ?? plan.waves.length - 1;
+  const ledger = await readCreated(store, keys, input.storage, input.backupId, input.migrationId, input.runId);
+  if (ledger.unusable.length && !resumed) {
+    result.errors.push(`${ledger.unusable.length} record(s) of what the restore created cannot be used, so the objects they name are kept: ${ledger.unusable.slice(0, 3).join('; ')}`);
+  }
+  // Whether an object carrying the migration's label is one the restore recorded creating: the recorded
+  // uid, or, for a chunk cut short before it recorded uids, its name (then the run annotation decides).
+  const recorded = (w: number, typeName: string, o: RawObject): 'created' | 'replaced' | 'unrecorded' | 'unknown' => {
+    if (!ledger.waves.has(w)) return 'unknown';
+    const uid = ledger.objects.get(ledgerKey(typeName, o.metadata?.namespace, o.metadata!.name!));
+    if (uid === undefined) return 'unrecorded';
+    if (uid === null) return 'unknown';
+    return uid === o.metadata?.uid ? 'created' : 'replaced';
+  };
+  // For a Namespace about to go: a labelled object in it is the migration's own when recorded (or when
+  // nothing was recorded at all: a restore from before records were kept). Anything else keeps it.
+  const ours = (typeName: string, o: RawObject) => {
+    if (ledger.waves.size === 0) return true;
+    const uid = ledger.objects.get(ledgerKey(typeName, o.metadata?.namespace, o.metadata!.name!));
+    return uid === null || (uid !== undefined && uid === o.metadata?.uid);
+  };
+
   const keep = (o: RawObject, why: string) => {
     result.kept = (result.kept ?? 0) + 1;
     if ((result.keptExamples ??= []).length < MAX_EXAMPLES) result.keptExamples.push(`${describe(o)} (${why})`);
@@ -73,7 +97,12 @@ export async function cleanupRestored(clusters: ClusterRegistry, store: ObjectSt
             }
             else if (input.runId && m.annotations?.[MIGRATION_RUN_ANNOTATION] && m.annotations[MIGRATION_RUN_ANNOTATION] !== input.runId) {
               keep({ ...o, kind: type.kind }, 'another run of this migration id created it');
-            } else doomed.push(o);
+            } else {
+              const how = recorded(w, type.name, o);
+              if (how === 'unrecorded') keep({ ...o, kind: type.kind }, "it carries the migration's label, but the restore recorded creating no such object (a copy of one it made?)");
+              else if (how === 'replaced') keep({ ...o, kind: type.kind }, 'replaced by another object of that name since the migration created it');
+              else doomed.push(o);
+            }
           }
         }
         for (const o of doomed) {
@@ -86,7 +115,7 @@ export async function cleanupRestored(clusters: ClusterRegistry, store: ObjectSt
           try {
             // A Namespace or CRD the migration created, holding what others put there since: deleting it
             // would take their objects along, so it stays, named with what it holds.
-            const others = type.kind === 'Namespace' ? await foreignObjectsIn(target, o.metadata!.name!)
+            const others = type.kind === 'Namespace' ? await foreignObjectsIn(target, o.metadata!.name!, { selector, ours })
               : type.kind === 'CustomResourceDefinition' ? await foreignCustomResources(target, o) : [];
             if (others.length) {
               keep(what, `it holds objects the migration did not create: ${others.join(', ')}`);

@@ -19,6 +19,7 @@ import { restoreSelectionProblem } from '../domain/restore-selection.js';
 import { oneToOneProblem } from '../domain/namespace-selection.js';
 import type { OwnerKey } from '../objects/raw-object.js';
 import { saveOverwritten } from '../store/overwritten.js';
+import { writeCreated, type CreatedObject } from '../store/created-records.js';
 import { serverSetMetadata } from '../objects/sanitize/server-set-metadata.js';
 import { applyOver, AutoscaledWorkloads, differsInTarget, FIELD_MANAGER, withoutReplicas } from './conflicts.js';
 import { discover } from '../kube/discovery.js';
@@ -97,7 +98,18 @@ export async function restoreWave(
     while (cursor.offset < objects.length) {
       const chunk = objects.slice(cursor.offset, cursor.offset + CHUNK);
       await owners.resolve(chunk.flatMap((o) => ownersOf(o, input.namespaceMapping)));
-      await forEachConcurrently(chunk, async (o) => restoreOne(target, type, sanitize(o, ctx), input, result, run, autoscaled, keepOriginal), target.concurrency);
+      const landings = chunk.map((o) => sanitize(o, ctx));
+      // What the chunk may create is recorded before it runs, and what it created (by uid) after: cleanup
+      // deletes by these records, so an object that only carries the migration's label is never taken for its own.
+      const record = { storage: input.storage, backupId: input.backupId, migrationId: input.migrationId, runId: run.runId, wave: input.wave, archive: cursor.archive, offset: cursor.offset };
+      const named = (o: RawObject): CreatedObject => ({ type: type.name, ...(o.metadata?.namespace ? { namespace: o.metadata.namespace } : {}), name: o.metadata!.name! });
+      await writeCreated(store, keys, record, false, landings.map(named));
+      const created: CreatedObject[] = [];
+      await forEachConcurrently(landings, async (o) => {
+        const uid = await restoreOne(target, type, o, input, result, run, autoscaled, keepOriginal);
+        if (uid) created.push({ ...named(o), uid });
+      }, target.concurrency);
+      await writeCreated(store, keys, record, true, created);
       cursor.offset += chunk.length;
       heartbeatOrStop(cursor);
     }
@@ -176,21 +188,22 @@ export function createdByThisRun(existing: RawObject, migrationId: string, run: 
 async function restoreOne(
   target: Cluster, type: TypeEntry, desired: RawObject, input: RestoreWaveInput, result: RestoreWaveResult, run: RunIdentity, autoscaled: AutoscaledWorkloads,
   keepOriginal: (type: TypeEntry, existing: RawObject) => Promise<void>,
-): Promise<void> {
+): Promise<string | undefined> {
   const where = describe(desired);
   const collection = resourcePath(type, desired.metadata?.namespace);
   try {
     try {
       // As kubeferry's field manager: an update by a later migration then finds its own fields, not another's.
-      await withApiRetry(() => target.rest.request('POST', collection, { body: desired, query: { fieldManager: FIELD_MANAGER } }));
+      const made = await withApiRetry(() => target.rest.request<RawObject>('POST', collection, { body: desired, query: { fieldManager: FIELD_MANAGER } }));
       result.created += 1;
+      return made?.metadata?.uid;
     } catch (err) {
       if (apiStatus(err) !== 409) throw err;
       const existing = await withApiRetry(() => target.rest.get<RawObject>(resourcePath(type, desired.metadata?.namespace, desired.metadata!.name)));
       // Created by this very migration before its worker was interrupted: it counts as created once.
       if (createdByThisRun(existing, input.migrationId, run)) {
         result.created += 1;
-        return;
+        return existing.metadata?.uid;
       }
       if (input.existingObjects === 'fail') throw err;
       if (input.existingObjects === 'update') {
@@ -217,6 +230,7 @@ async function restoreOne(
     result.failed += 1;
     if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push(`${where}: ${apiMessage(err)}`);
   }
+  return undefined;
 }
 
 /** An object of the target as it can be applied again later: without what its server set (uid, versions, status). */

@@ -12,6 +12,7 @@ import { CleanupRefusedError, cleanupMigration, getProgress, MigrationIdTakenErr
 import { deleteNamespaces } from '../../src/dev/sample-app.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
+import { ObjectStore } from '../../src/store/object-store.js';
 import { namespaceGone } from '../support/faults.js';
 import { labelledIn } from '../support/sweep.js';
 import { failureOf, kubeconfigFrom, repoRoot, stackEnv, startStackWorker, waitFor, type StackWorker } from '../support/stack.js';
@@ -23,6 +24,7 @@ const fresh = `${run}-b`; // only in the source; its Deployment's pods cannot be
 const done = `${run}-c`; // migrates completely
 const promoted = `${run}-p`; // migrates with a route, promoted fully
 const shared = `${run}-s`; // migrates completely; then others put objects in it, and a finalizer holds one of its objects
+const copied = `${run}-l`; // migrates completely; then a migrated ConfigMap is copied, labels and all
 const storage = { bucket: 'kubeferry', prefix: `test/${run}` };
 const haproxy = new HaproxyRouter({ socket: env.HAPROXY_ADMIN_SOCKET }, { backend: 'web', sourceServer: 'source', targetServer: 'target' });
 let stack: StackWorker;
@@ -76,6 +78,7 @@ before(async () => {
   await seedApp(stack.source, done);
   await seedApp(stack.source, promoted);
   await seedApp(stack.source, shared);
+  await seedApp(stack.source, copied);
   await stack.target.request('POST', '/api/v1/namespaces', { body: { metadata: { name: kept } } });
   await stack.target.request('POST', `/api/v1/namespaces/${kept}/configmaps`, { body: { metadata: { name: 'shared' }, data: { from: 'target' } } });
   await haproxy.setWeight(0);
@@ -84,7 +87,7 @@ before(async () => {
 after(async () => {
   await haproxy.setWeight(0).catch(() => undefined);
   await stack?.stop();
-  for (const file of [env.SOURCE_KUBECONFIG!, env.TARGET_KUBECONFIG!]) await deleteNamespaces(kubeconfigFrom(file), [kept, fresh, done, promoted, shared]);
+  for (const file of [env.SOURCE_KUBECONFIG!, env.TARGET_KUBECONFIG!]) await deleteNamespaces(kubeconfigFrom(file), [kept, fresh, done, promoted, shared, copied]);
 });
 
 describe('ended migrations', { concurrency: true }, () => {
@@ -197,6 +200,38 @@ describe('ended migrations', { concurrency: true }, () => {
     const left = await labelledInTarget(id);
     assert.deepEqual(left.sort(), [`ConfigMap ${shared}/${migrated}`, `Namespace /${shared}`].sort());
     await stack.target.request('PATCH', held, { body: { metadata: { finalizers: null } }, contentType: 'application/merge-patch+json' });
+  });
+
+  it('cleanup deletes what the restore recorded creating, by uid: an object re-created from a saved copy, or copied under another name, labels and all, is kept and named, and so is the namespace holding it', async () => {
+    const id = `${run}-copied`;
+    const completed = await (await startMigration(stack.client, stack.config.temporal.taskQueue, id, request([copied]))).result();
+    assert.equal(completed.status, 'Completed');
+    const store = new ObjectStore(stack.config.storage);
+    const records = await store.list(storage.bucket, `${storage.prefix}/backups/${id}/created/${id}/`);
+    assert.ok(records.length > 0, 'the restore recorded what it created beside the backup');
+    // Someone saves a migrated ConfigMap (kubectl get -o yaml), deletes it and applies the copy again; and
+    // copies another under a new name. Both carry the migration's label and run annotation, but kubeferry
+    // made neither.
+    type Saved = { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; data: Record<string, string> };
+    const saved = async (name: string) => stack.target.get<Saved>(`/api/v1/namespaces/${copied}/configmaps/${name}`);
+    const again = async (name: string, from: Saved) => stack.target.request('POST', `/api/v1/namespaces/${copied}/configmaps`, {
+      body: { metadata: { name, labels: from.metadata.labels, annotations: from.metadata.annotations }, data: from.data },
+    });
+    const shared = await saved('shared');
+    assert.equal(shared.metadata.labels[MIGRATION_ID_LABEL], id);
+    await stack.target.request('DELETE', `/api/v1/namespaces/${copied}/configmaps/shared`);
+    await again('shared', shared);
+    await again('own-copy', await saved('own'));
+    const theirs = { recreated: await identity(`/api/v1/namespaces/${copied}/configmaps/shared`), copy: await identity(`/api/v1/namespaces/${copied}/configmaps/own-copy`) };
+
+    const report = await cleanupMigration(stack.client, stack.config.temporal.taskQueue, id, { force: true });
+    assert.equal(report.failed, 0, report.errors.join('; '));
+    assert.equal(report.deleted, completed.progress.objects.restored - 2, 'everything the restore created but the re-created ConfigMap and the namespace');
+    const examples = (report.keptExamples ?? []).join('\n');
+    assert.match(examples, new RegExp(`ConfigMap ${copied}/shared \\(replaced by another object of that name since the migration created it\\)`), examples);
+    assert.match(examples, new RegExp(`Namespace ${copied} \\(it holds objects the migration did not create: .*ConfigMap ${copied}/own-copy`), examples);
+    assert.deepEqual({ recreated: await identity(`/api/v1/namespaces/${copied}/configmaps/shared`), copy: await identity(`/api/v1/namespaces/${copied}/configmaps/own-copy`) }, theirs);
+    assert.deepEqual((await labelledInTarget(id)).sort(), [`ConfigMap ${copied}/own-copy`, `ConfigMap ${copied}/shared`, `Namespace /${copied}`]);
   });
 
   it('promote --full moves every route to 100% target at once, skipping the steps left', async () => {
