@@ -60,9 +60,15 @@ export function apiUnavailable(err: unknown): boolean {
 /** The API server's own message of a failed call, for people. */
 export function apiMessage(err: unknown): string {
   const body = (err as { body?: unknown })?.body;
-  if (typeof body === 'string') return statusMessage(body);
-  return err instanceof Error ? err.message : String(err);
+  return bounded(typeof body === 'string' ? statusMessage(body) : err instanceof Error ? err.message : String(err));
 }
+
+/**
+ * The most of a server's message kept: these go into a migration's errors, and so into Temporal history
+ * (in plain text unless payload encryption is on), and a webhook's denial may quote the object's fields.
+ */
+const MAX_MESSAGE = 500;
+const bounded = (message: string) => (message.length <= MAX_MESSAGE ? message : `${message.slice(0, MAX_MESSAGE)}... (${message.length - MAX_MESSAGE} more characters)`);
 
 /** The longest single wait, whatever a Retry-After asks: the activities heartbeat within a minute. */
 const MAX_WAIT_MS = 10_000;

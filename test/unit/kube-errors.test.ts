@@ -28,6 +28,13 @@ describe('API server answers', () => {
     assert.equal(apiMessage(err), 'no');
     assert.equal(apiStatus(new Error('x')), undefined);
   });
+
+  it('are kept to 500 characters, since they go into the migration errors in history (a webhook denial may quote the object)', () => {
+    const long = `admission webhook denied the request: ${'field=value '.repeat(100)}`;
+    const message = apiMessage(new KubeApiError(400, JSON.stringify({ kind: 'Status', message: long }), 'POST', '/api/v1/namespaces/a/configmaps'));
+    assert.equal(message, `${long.slice(0, 500)}... (${long.length - 500} more characters)`);
+    assert.equal(apiMessage(new Error('short')), 'short');
+  });
 });
 
 describe('retrying an unavailable API server', () => {
