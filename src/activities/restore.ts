@@ -35,7 +35,7 @@ import { FAILURE } from '../domain/failures.js';
 import type { WorkerPolicy } from '../config/worker-policy.js';
 import { enforcePolicy } from './policy.js';
 
-/** Objects per heartbeat; a resumed wave redoes at most this many lookups. */
+/** Objects per heartbeat. The SDK sends heartbeats at most every ~48 s (80 % of the heartbeat timeout), so a resumed wave redoes the chunks since the last one that reached the server. */
 export const CHUNK = 200;
 const MAX_REPORTED_ERRORS = 20;
 
@@ -181,6 +181,9 @@ interface RunIdentity {
 /** Whether `existing` was created by this very run of the migration (before its worker was interrupted). */
 export function createdByThisRun(existing: RawObject, migrationId: string, run: RunIdentity): boolean {
   if (existing.metadata?.labels?.[MIGRATION_ID_LABEL] !== migrationId) return false;
+  // Updated over by this migration (existingObjects: update) before its worker was interrupted: it existed
+  // before, so it is updated again and counted as updated, never as created.
+  if (existing.metadata.annotations?.[PRE_EXISTING_ANNOTATION] === 'true') return false;
   const recorded = existing.metadata.annotations?.[MIGRATION_RUN_ANNOTATION];
   return recorded ? recorded === run.runId : run.resuming;
 }
