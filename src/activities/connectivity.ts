@@ -35,7 +35,10 @@ async function assertAllowed(cluster: Cluster, role: string, checks: [verb: stri
 }
 
 const READ = ['list', 'get'];
-const SOURCE_NEEDS = ['namespaces', 'configmaps', 'secrets', 'serviceaccounts', 'services'].flatMap((r) => READ.map((v) => [v, '', r] as [string, string, string]))
+// Not Secrets: deploy/rbac grants them per selected namespace (`kubeferry rbac source`), which a
+// cluster-wide review would deny. The backup then lists them namespace by namespace, and a namespace
+// without the grant fails it (AccessDenied, naming the namespace) before anything is written.
+const SOURCE_NEEDS = ['namespaces', 'configmaps', 'serviceaccounts', 'services'].flatMap((r) => READ.map((v) => [v, '', r] as [string, string, string]))
   .concat(READ.map((v) => [v, 'apps', 'deployments'] as [string, string, string]));
 const TARGET_NEEDS = ['namespaces', 'configmaps', 'secrets', 'serviceaccounts', 'services'].map((r) => ['create', '', r] as [string, string, string])
   .concat([['create', 'apps', 'deployments'], ['get', 'apps', 'deployments'], ['list', 'discovery.k8s.io', 'endpointslices']]);

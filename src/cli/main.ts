@@ -16,6 +16,7 @@ import { ConfigError } from '../config/worker-config.js';
 import { TEMPORAL_DEFAULTS } from '../config/temporal.js';
 import { toDot, toMermaid } from '../domain/plan-graph.js';
 import { InvalidRequestError, migrationIdProblem, parseMigrationRequest } from '../domain/request.js';
+import { KUBEFERRY_IDENTITY, RbacScopeError, routerRbac, sourceSecretsRbac, type ClusterRbac, type RbacSubject } from '../domain/request-rbac.js';
 import type { MigrationResult } from '../workflows/migrate-cluster.js';
 import { CliError, describeError, EXIT } from './errors.js';
 import { liveView } from './live-view.js';
@@ -328,6 +329,41 @@ export function program(): Command {
       const list = await listMigrations(await ctx.client(), query || undefined, o.limit);
       ctx.print(list, (s) => migrationsTable(list, s));
     });
+
+  const rbac = cli.command('rbac')
+    .description("Print the RBAC a request needs beyond deploy/rbac/, scoped to it: Secret reads in the source's selected namespaces, router writes on its routes' objects")
+    .addHelpText('after', '\nExamples:\n  kubeferry rbac source request.yaml | kubectl --context prod-a apply -f -\n  kubeferry rbac router request.yaml | kubectl --context prod-b apply -f -');
+  const subjectOf = (value: string | undefined): RbacSubject => {
+    if (!value) return KUBEFERRY_IDENTITY;
+    const [namespace, name, ...rest] = value.split('/');
+    if (!namespace || !name || rest.length) throw new CliError(`--service-account: "${value}" is not <namespace>/<name>`, EXIT.usage);
+    return { namespace, name };
+  };
+  const printRbac = (ctx: Context, what: string, grants: ClusterRbac[]) => ctx.print(grants, () => grants.map((g) => [
+    `# kubeferry rbac ${what}: apply in cluster "${g.cluster}" (kubectl --context <its context> apply -f -)`,
+    ...g.notes.map((n) => `# ${n}`),
+    ...g.objects.map((o) => `---\n${YAML.stringify(o).trimEnd()}`),
+  ].join('\n')).join('\n---\n') || `# kubeferry rbac ${what}: nothing to grant for this request`);
+  const scoped = <T>(make: () => T): T => {
+    try {
+      return make();
+    } catch (err) {
+      if (err instanceof RbacScopeError) throw new CliError(err.message, EXIT.invalid);
+      throw err;
+    }
+  };
+  const rbacCommand = (name: string, description: string, grants: (request: ReturnType<typeof parseMigrationRequest>, subject: RbacSubject) => ClusterRbac[]) =>
+    trafficOptions(requestOptions(rbac.command(name).description(description)))
+      .option('--service-account <namespace/name>', `the worker's identity (default: ${KUBEFERRY_IDENTITY.namespace}/${KUBEFERRY_IDENTITY.name})`)
+      .action((file: string | undefined, o: RequestCommandOptions & { serviceAccount?: string }, cmd: Command) => {
+        const ctx = context(cmd);
+        const request = parseMigrationRequest(requestFrom(ctx, file, o));
+        printRbac(ctx, name, scoped(() => grants(request, subjectOf(o.serviceAccount))));
+      });
+  rbacCommand('source', "Roles that let the source identity read Secrets in the request's namespaces, and nowhere else",
+    (request, subject) => [sourceSecretsRbac(request, subject)]);
+  rbacCommand('router', "Roles that let the routers set weights on the request's routes' HTTPRoutes and canary Ingresses, and on nothing else",
+    (request, subject) => routerRbac(request.routes, subject));
 
   const backups = cli.command('backups').description('Backups in the object store (read by a worker, which holds the S3 credentials)');
   const storageOf = (ctx: Context, o: { bucket?: string; prefix?: string }) => {

@@ -1,6 +1,7 @@
 // Objects of copied types that must still not be copied, each rule with the reason the report shows.
 // (Whole types that are never copied, such as events and leases, are in domain/resource-filter.ts.)
 import type { RawObject } from './raw-object.js';
+import { GRANT_LABEL } from '../domain/request-rbac.js';
 
 /** What each built-in controller creates from its spec: the target's controller recreates these from the copied parent. */
 const CONTROLLER_CHILDREN: Record<string, readonly string[]> = {
@@ -48,6 +49,8 @@ const RULES: Rule[] = [
     const bootstrap = o.metadata?.name?.startsWith('system:') || o.metadata?.labels?.['kubernetes.io/bootstrapping'] === 'rbac-defaults';
     return bootstrap ? 'bootstrap RBAC of the API server (the target has its own)' : undefined;
   },
+  (o) => ((o.kind === 'Role' || o.kind === 'RoleBinding') && o.metadata?.labels?.[GRANT_LABEL]
+    ? "kubeferry's own access in the source (kubeferry rbac), not the application's" : undefined),
   (o) => (o.kind === 'PriorityClass' && o.metadata?.name?.startsWith('system-') ? 'built-in PriorityClass (the target has its own)' : undefined),
 ];
 

@@ -22,8 +22,10 @@ import { startMigration } from '../../src/client.js';
 import type { MigrationRequestInput } from '../../src/domain/request.js';
 import { GatewayApiRouter } from '../../src/routers/gateway-api.js';
 import { CANARY, CANARY_WEIGHT, IngressNginxRouter } from '../../src/routers/ingress-nginx.js';
+import { routerRbac, sourceSecretsRbac } from '../../src/domain/request-rbac.js';
+import { parseMigrationRequest, type RouteSpec } from '../../src/domain/request.js';
 import {
-  applyManifest, deleteManifest, IDENTITY_NAME, IDENTITY_NAMESPACE, manifestObjects, objectPath, requestAs, serviceAccountToken, SOURCE_RBAC, startWorkerFromConfig,
+  applyManifest, applyObjects, deleteManifest, IDENTITY_NAME, IDENTITY_NAMESPACE, manifestObjects, objectPath, requestAs, serviceAccountToken, SOURCE_RBAC, startWorkerFromConfig,
   TARGET_RBAC, tokenIdentity, waitAllowed, writeWorkerConfig, type Identity, type IdentityWorker,
 } from '../support/identity.js';
 import { kubeconfigFrom, stackEnv, waitFor } from '../support/stack.js';
@@ -35,8 +37,11 @@ const rollbackNs = `${run}-rb`;
 const group = `${run}.kubeferry.test`;
 const storage = { bucket: 'kubeferry', prefix: `test/${run}` };
 const user = `system:serviceaccount:${IDENTITY_NAMESPACE}:${IDENTITY_NAME}`;
-/** The ClusterRole an operator adds for a custom resource group (the template in target-restorer.yaml). */
+/** The ClusterRoles an operator adds for a custom resource group (the templates in target-restorer.yaml and source-reader.yaml). */
 const extensionRole = `kubeferry-target-restorer-${run}`;
+const sourceExtensionRole = `kubeferry-source-reader-${run}`;
+/** The routers' own ServiceAccount in the target, bound by what `kubeferry rbac router` prints. */
+const routerIdentity = `kubeferry-router-${run}`;
 const csrName = `${run}-csr`;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeferry-rbac-'));
@@ -108,26 +113,27 @@ before(async () => {
   // The administrator installs the identities, and the role for this test's custom resource group.
   await applyManifest(adminSource, SOURCE_RBAC);
   await applyManifest(adminTarget, TARGET_RBAC);
-  await adminTarget.request('PATCH', `/apis/rbac.authorization.k8s.io/v1/clusterroles/${extensionRole}`, {
-    body: {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',
-      metadata: { name: extensionRole, labels: { 'kubeferry.io/aggregate-to-target-restorer': 'true' } },
-      rules: [{ apiGroups: [group], resources: ['*'], verbs: ['create', 'get', 'list', 'patch', 'delete'] }],
-    },
-    contentType: 'application/apply-patch+yaml', query: { fieldManager: 'kubeferry-rbac-test', force: true },
-  });
+  await applyObjects(adminTarget, [{
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',
+    metadata: { name: extensionRole, labels: { 'kubeferry.io/aggregate-to-target-restorer': 'true' } },
+    rules: [{ apiGroups: [group], resources: ['*'], verbs: ['create', 'get', 'list', 'patch', 'delete'] }],
+  } as RawObject]);
+  await applyObjects(adminSource, [{
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',
+    metadata: { name: sourceExtensionRole, labels: { 'kubeferry.io/aggregate-to-source-reader': 'true' } },
+    rules: [{ apiGroups: [group], resources: ['*'], verbs: ['list'] }],
+  } as RawObject]);
 
   // Real ServiceAccount tokens, and kubeconfigs that hold nothing else.
   sourceId = tokenIdentity(env.SOURCE_KUBECONFIG!, await serviceAccountToken(adminSource), path.join(tmp, 'source.kubeconfig'));
   targetId = tokenIdentity(env.TARGET_KUBECONFIG!, await serviceAccountToken(adminTarget), path.join(tmp, 'target.kubeconfig'));
   sourceAs = new KubeRest(kubeconfigFrom(sourceId.kubeconfig));
   targetAs = new KubeRest(kubeconfigFrom(targetId.kubeconfig));
-  await waitAllowed(sourceAs, [{ verb: 'list', group: 'apps', resource: 'deployments' }, { verb: 'get', resource: 'namespaces' }]);
+  await waitAllowed(sourceAs, [{ verb: 'list', group: 'apps', resource: 'deployments' }, { verb: 'get', resource: 'namespaces' }, { verb: 'list', group, resource: 'widgets' }]);
   // The aggregated role is filled by kube-controller-manager: wait for a rule of each part.
   await waitAllowed(targetAs, [
     { verb: 'create', group: 'apps', resource: 'deployments' }, { verb: 'escalate', group: 'rbac.authorization.k8s.io', resource: 'roles' },
     { verb: 'create', group: 'gateway.networking.k8s.io', resource: 'httproutes' }, { verb: 'create', group, resource: 'widgets' },
-    { verb: 'update', group: 'gateway.networking.k8s.io', resource: 'httproutes' },
   ]);
 
   // The stack's worker config, with the clusters pointing at the token kubeconfigs.
@@ -151,6 +157,11 @@ before(async () => {
     // Right after Established the API server may take a moment to serve the new kind.
     await waitFor(`POST ${p}`, () => adminSource.request('POST', p, { body }).then(() => true), 10_000);
   }
+  // Secrets, readable in the namespaces the requests name and nowhere else, as `kubeferry rbac source` prints them.
+  for (const ns of [appNs, rollbackNs]) {
+    await applyObjects(adminSource, sourceSecretsRbac(parseMigrationRequest(request({ namespaces: { include: [ns] } }))).objects as unknown as RawObject[]);
+    await waitAllowed(sourceAs, [{ verb: 'list', resource: 'secrets', namespace: ns }]);
+  }
 });
 
 after(async () => {
@@ -160,6 +171,7 @@ after(async () => {
       `/api/v1/namespaces/${appNs}`, `/api/v1/namespaces/${rollbackNs}`,
       `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.${group}`, `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.${group}`,
       `/apis/certificates.k8s.io/v1/certificatesigningrequests/${csrName}`, `/apis/rbac.authorization.k8s.io/v1/clusterroles/${extensionRole}`,
+      `/apis/rbac.authorization.k8s.io/v1/clusterroles/${sourceExtensionRole}`, `/api/v1/namespaces/${IDENTITY_NAMESPACE}/serviceaccounts/${routerIdentity}`,
       // What the admission-policy checks try to create, should one of them get through.
       ...['self', 'admins', 'viewer'].map((n) => `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${run}-${n}`),
       `/api/v1/namespaces/kube-system/secrets/${run}-minted`,
@@ -194,10 +206,10 @@ const request = (extra: Partial<MigrationRequestInput> = {}): MigrationRequestIn
 const errorsOf = (r: { progress: { errors: unknown } }) => JSON.stringify(r.progress.errors);
 
 /** Sends a request as `identity` and asserts that RBAC refuses it; returns the API server's message. */
-async function refused(t: TestContext, identity: Identity, what: string, method: string, p: string, options: Parameters<typeof requestAs>[3] = {}): Promise<string> {
+async function refused(t: TestContext, identity: Identity, what: string, method: string, p: string, options: Parameters<typeof requestAs>[3] = {}, as = user): Promise<string> {
   const answer = await requestAs(identity, method, p, options);
   assert.equal(answer.status, 403, `${what} (${method} ${p}) answered ${answer.status}: ${answer.message}`);
-  assert.match(answer.message, new RegExp(`^.*forbidden: User "${user}" cannot `), `${what}: ${answer.message}`);
+  assert.match(answer.message, new RegExp(`^.*forbidden: User "${as}" cannot `), `${what}: ${answer.message}`);
   t.diagnostic(`403 ${what}: ${answer.message}`);
   return answer.message;
 }
@@ -254,24 +266,57 @@ describe('least-privilege identities (deploy/rbac) on the local stack', () => {
     assert.equal(update.progress.objects.updated, 10, JSON.stringify(update.progress.objects));
   });
 
-  it('sets route weights in the target through both in-cluster routers (gateway-api, ingress-nginx)', async () => {
+  it('sets route weights in the target through both in-cluster routers (gateway-api, ingress-nginx), with Roles that name only the routes objects', async (t) => {
     const gw = `/apis/gateway.networking.k8s.io/v1/namespaces/${appNs}/httproutes`;
-    await adminTarget.request('POST', gw, {
-      body: {
-        apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'web' },
-        spec: { rules: [{ backendRefs: [{ name: 'web-source', port: 80, weight: 100 }, { name: 'web', port: 80, weight: 0 }] }] },
-      },
-    });
-    await adminTarget.request('POST', `/apis/networking.k8s.io/v1/namespaces/${appNs}/ingresses`, {
-      body: {
-        metadata: { name: 'web-canary', annotations: { [CANARY]: 'true', [CANARY_WEIGHT]: '0' } },
-        spec: { rules: [{ host: 'web.example', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] },
-      },
-    });
-    const gateway = new GatewayApiRouter(targetAs, { namespace: appNs, httpRoute: 'web', sourceBackend: { name: 'web-source' }, targetBackend: { name: 'web' } });
+    const ing = `/apis/networking.k8s.io/v1/namespaces/${appNs}/ingresses`;
+    for (const name of ['web', 'other']) {
+      await adminTarget.request('POST', gw, {
+        body: {
+          apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name },
+          spec: { rules: [{ backendRefs: [{ name: 'web-source', port: 80, weight: 100 }, { name: 'web', port: 80, weight: 0 }] }] },
+        },
+      });
+      await adminTarget.request('POST', ing, {
+        body: {
+          metadata: { name: `${name}-canary`, annotations: { [CANARY]: 'true', [CANARY_WEIGHT]: '0' } },
+          spec: { rules: [{ host: `${name}.example`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] },
+        },
+      });
+    }
+    // What `kubeferry rbac router` prints for the request's two routes, applied in the cluster they name.
+    const routes = parseMigrationRequest(request({
+      routes: [
+        { name: 'web', router: 'gateway-api', cluster: 'target', namespace: appNs, httpRoute: 'web', sourceBackend: 'web-source', targetBackend: 'web', workloads: [`${appNs}/web`] },
+        { name: 'web-nginx', router: 'ingress-nginx', cluster: 'target', namespace: appNs, canaryIngress: 'web-canary', workloads: [`${appNs}/web`] },
+      ] as RouteSpec[],
+    })).routes;
+    // An identity of its own for the routers (a second cluster entry in the worker config, for the same
+    // API server): the restorer's server-side apply rights on Ingresses and HTTPRoutes are not the routers'.
+    await applyObjects(adminTarget, [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: routerIdentity, namespace: IDENTITY_NAMESPACE } } as RawObject]);
+    const grants = routerRbac(routes, { namespace: IDENTITY_NAMESPACE, name: routerIdentity });
+    assert.deepEqual(grants.map((g) => g.cluster), ['target']);
+    await applyObjects(adminTarget, grants[0]!.objects as unknown as RawObject[]);
+    const routerId = tokenIdentity(env.TARGET_KUBECONFIG!, await serviceAccountToken(adminTarget, 3600, routerIdentity), path.join(tmp, 'router.kubeconfig'));
+    const routerAs = new KubeRest(kubeconfigFrom(routerId.kubeconfig));
+    t.after(() => routerAs.close());
+    await waitAllowed(routerAs, [
+      { verb: 'update', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: appNs, name: 'web' },
+      { verb: 'patch', group: 'networking.k8s.io', resource: 'ingresses', namespace: appNs, name: 'web-canary' },
+    ]);
+    const gateway = new GatewayApiRouter(routerAs, { namespace: appNs, httpRoute: 'web', sourceBackend: { name: 'web-source' }, targetBackend: { name: 'web' } });
     assert.equal(await gateway.setWeight(25), 25);
-    const nginx = new IngressNginxRouter(targetAs, { namespace: appNs, canaryIngress: 'web-canary' });
+    const nginx = new IngressNginxRouter(routerAs, { namespace: appNs, canaryIngress: 'web-canary' });
     assert.equal(await nginx.setWeight(40), 40);
+    // The objects of the same namespace that no route names stay out of reach.
+    const other = await adminTarget.get<RawObject>(`${gw}/other`);
+    const routerUser = `system:serviceaccount:${IDENTITY_NAMESPACE}:${routerIdentity}`;
+    await refused(t, routerId, 'update an HTTPRoute no route names', 'PUT', `${gw}/other`, { body: other }, routerUser);
+    await refused(t, routerId, 'patch an Ingress no route names', 'PATCH', `${ing}/other-canary`, {
+      body: { metadata: { annotations: { [CANARY_WEIGHT]: '100' } } }, contentType: 'application/merge-patch+json',
+    }, routerUser);
+    await refused(t, routerId, 'list the HTTPRoutes of the namespace', 'GET', gw, {}, routerUser);
+    const otherIngress = await adminTarget.get<RawObject>(`${ing}/other-canary`);
+    assert.equal(otherIngress.metadata?.annotations?.[CANARY_WEIGHT], '0');
   });
 
   it('rolls back another migration with cleanup: deletes what it created, its CRD included, and nothing else', async () => {
@@ -316,6 +361,9 @@ describe('least-privilege identities (deploy/rbac) on the local stack', () => {
       body: { spec: { replicas: 0 } }, contentType: 'application/merge-patch+json',
     });
     await refused(t, sourceId, 'watch Secrets', 'GET', `${ns}/secrets?watch=true&timeoutSeconds=1`);
+    await refused(t, sourceId, 'list the Secrets of every namespace', 'GET', '/api/v1/secrets');
+    await refused(t, sourceId, 'list the Secrets of kube-system (bootstrap tokens)', 'GET', '/api/v1/namespaces/kube-system/secrets');
+    await refused(t, sourceId, 'list the Secrets of a namespace no request names', 'GET', '/api/v1/namespaces/default/secrets');
     await refused(t, sourceId, 'exec into a pod (POST)', 'POST', `${ns}/pods/${pod}/exec?command=id&stdout=true`);
     await refused(t, sourceId, 'exec into a pod (GET, as a websocket would)', 'GET', `${ns}/pods/${pod}/exec?command=id&stdout=true`);
     await refused(t, sourceId, "read a pod's log", 'GET', `${ns}/pods/${pod}/log`);

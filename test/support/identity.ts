@@ -36,6 +36,8 @@ export function objectPath(o: Pick<RawObject, 'kind' | 'metadata'>): string {
     case 'ServiceAccount': return `/api/v1/namespaces/${ns}/serviceaccounts/${name}`;
     case 'ClusterRole': return `/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}`;
     case 'ClusterRoleBinding': return `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${name}`;
+    case 'Role': return `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles/${name}`;
+    case 'RoleBinding': return `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings/${name}`;
     case 'ValidatingAdmissionPolicy': return `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${name}`;
     case 'ValidatingAdmissionPolicyBinding': return `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${name}`;
     default: throw new Error(`objectPath: no path known for kind ${o.kind}`);
@@ -44,7 +46,11 @@ export function objectPath(o: Pick<RawObject, 'kind' | 'metadata'>): string {
 
 /** Server-side applies every object of a manifest file, in order, as an administrator would with kubectl. */
 export async function applyManifest(admin: KubeRest, file: string): Promise<RawObject[]> {
-  const objects = manifestObjects(file);
+  return applyObjects(admin, manifestObjects(file));
+}
+
+/** Server-side applies objects, in order, as `kubectl apply` does with what `kubeferry rbac` prints. */
+export async function applyObjects(admin: KubeRest, objects: RawObject[]): Promise<RawObject[]> {
   for (const o of objects) {
     // A Namespace still terminating (an earlier run's) takes no new objects: wait until it is gone.
     for (let deadline = Date.now() + 120_000; o.kind === 'Namespace';) {
@@ -85,9 +91,9 @@ export async function deleteManifest(admin: KubeRest, file: string): Promise<voi
 }
 
 /** A real, short-lived token of the kubeferry ServiceAccount, from the TokenRequest API. */
-export async function serviceAccountToken(admin: KubeRest, expirationSeconds = 3600): Promise<string> {
+export async function serviceAccountToken(admin: KubeRest, expirationSeconds = 3600, name = IDENTITY_NAME): Promise<string> {
   const review = await admin.request<{ status?: { token?: string } }>(
-    'POST', `/api/v1/namespaces/${IDENTITY_NAMESPACE}/serviceaccounts/${IDENTITY_NAME}/token`,
+    'POST', `/api/v1/namespaces/${IDENTITY_NAMESPACE}/serviceaccounts/${name}/token`,
     { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds } } },
   );
   if (!review.status?.token) throw new Error('the TokenRequest API returned no token');

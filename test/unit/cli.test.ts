@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import YAML from 'yaml';
 import { loadCliConfig, type CliConfig } from '../../src/config/cli-config.js';
 import { ConfigError } from '../../src/config/worker-config.js';
 import { describeError, EXIT } from '../../src/cli/errors.js';
@@ -228,26 +229,57 @@ describe('exit codes', () => {
     assert.equal(describeError(new Error('boom')).exitCode, EXIT.failed);
   });
 
+  test('rbac prints, for a request file, the Roles to apply as YAML documents kubectl reads, and refuses a namespace pattern with exit code 3', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-rbac-'));
+    const cfg = path.join(dir, 'kubeferry.yaml');
+    fs.writeFileSync(cfg, '{}\n');
+    const req = path.join(dir, 'request.yaml');
+    fs.writeFileSync(req, YAML.stringify({
+      source: { cluster: 'a' }, target: { cluster: 'b' }, storage: { bucket: 'backups', prefix: 'kf' }, namespaces: { include: ['shop'] },
+      routes: [{ name: 'web', router: 'ingress-nginx', cluster: 'b', namespace: 'shop', canaryIngress: 'web-canary', workloads: ['shop/web'] }],
+    }));
+    try {
+      await withOutput(async (output) => {
+        assert.equal(await run(['--config', cfg, 'rbac', 'router', req]), EXIT.ok);
+        const docs = YAML.parseAllDocuments(output.text).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace: string } } | null).filter((d) => d);
+        assert.deepEqual(docs.map((d) => `${d!.kind} ${d!.metadata.namespace}/${d!.metadata.name}`), ['Role shop/kubeferry-router-web', 'RoleBinding shop/kubeferry-router-web']);
+        assert.match(output.text, /^# kubeferry rbac router: apply in cluster "b"/);
+        output.text = '';
+        assert.equal(await run(['--config', cfg, 'rbac', 'source', req, '-n', 'shop-*']), EXIT.invalid);
+        assert.match(output.text, /namespaces\.include holds patterns \(shop-\*\)/);
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('--help works on every command and exits 0; an unknown option exits 2', async () => {
     const names = program().commands.flatMap((c) => [[c.name()], ...c.commands.map((s) => [c.name(), s.name()])]);
     assert.ok(names.length >= 11, `commands: ${names.map((n) => n.join(' ')).join(', ')}`);
-    const write = process.stdout.write.bind(process.stdout);
-    const errWrite = process.stderr.write.bind(process.stderr);
-    let captured = '';
-    process.stdout.write = ((chunk: string) => { captured += chunk; return true; }) as typeof process.stdout.write;
-    process.stderr.write = ((chunk: string) => { captured += chunk; return true; }) as typeof process.stderr.write;
-    try {
+    await withOutput(async (output) => {
       for (const name of names) {
-        captured = '';
+        output.text = '';
         assert.equal(await run([...name, '--help']), EXIT.ok, name.join(' '));
-        assert.match(captured, new RegExp(`Usage: kubeferry ${name.join(' ')}`));
+        assert.match(output.text, new RegExp(`Usage: kubeferry ${name.join(' ')}`));
       }
       assert.equal(await run(['status', '--bogus']), EXIT.usage);
-      assert.match(captured, /unknown option '--bogus'/);
+      assert.match(output.text, /unknown option '--bogus'/);
       assert.equal(await run(['teleport']), EXIT.usage);
-    } finally {
-      process.stdout.write = write;
-      process.stderr.write = errWrite;
-    }
+    });
   });
 });
+
+/** Runs `fn` with what the CLI writes to stdout and stderr gathered in `output.text`. */
+async function withOutput(fn: (output: { text: string }) => Promise<void>): Promise<void> {
+  const write = process.stdout.write.bind(process.stdout);
+  const errWrite = process.stderr.write.bind(process.stderr);
+  const output = { text: '' };
+  process.stdout.write = ((chunk: string) => { output.text += chunk; return true; }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string) => { output.text += chunk; return true; }) as typeof process.stderr.write;
+  try {
+    await fn(output);
+  } finally {
+    process.stdout.write = write;
+    process.stderr.write = errWrite;
+  }
+}

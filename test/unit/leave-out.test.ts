@@ -12,6 +12,7 @@ describe('left out of a backup', () => {
     assert.match(leaveOutReason({ kind: 'ClusterRole', metadata: { name: 'system:basic-user' } })!, /bootstrap RBAC/);
     assert.match(leaveOutReason({ kind: 'ClusterRole', metadata: { name: 'view', labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } } })!, /bootstrap RBAC/);
     assert.match(leaveOutReason({ kind: 'PriorityClass', metadata: { name: 'system-node-critical' } })!, /built-in PriorityClass/);
+    assert.match(leaveOutReason({ kind: 'RoleBinding', metadata: { name: 'kubeferry-source-secrets', labels: { 'kubeferry.io/grant': 'source-secrets' } } })!, /kubeferry's own access/);
     assert.match(leaveOutReason({ kind: 'ConfigMap', metadata: { name: 'c', deletionTimestamp: '2026-01-01T00:00:00Z' } })!, /being deleted/);
   });
 
