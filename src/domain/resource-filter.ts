@@ -47,8 +47,6 @@ const NEVER_COPY: ReadonlyMap<string, string> = new Map([
   ['nodes', "nodes belong to the source's infrastructure"],
   ['componentstatuses', "health of the source's control-plane components"],
   ['bindings', "pod-to-node assignments of the source's scheduler"],
-  ['endpoints', "the target's controllers derive them from Services and pods"],
-  ['endpointslices.discovery.k8s.io', "the target's controllers derive them from Services and pods"],
   ['persistentvolumes', 'volumes hold the source\'s storage; restore the claims and let the target provision'],
   ['controllerrevisions.apps', 'owned history of StatefulSets/DaemonSets; recreated by their controllers'],
   ['leases.coordination.k8s.io', 'leader-election and heartbeat state of the source'],

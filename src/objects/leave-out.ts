@@ -22,6 +22,9 @@ export function collectionStage(kind: string): number {
   return parents.length ? 1 + Math.max(...parents.map(collectionStage)) : 0;
 }
 
+/** EndpointSlices the control plane writes (kube-controller-manager's two slice controllers). */
+const DERIVED_SLICES: ReadonlySet<string> = new Set(['endpointslice-controller.k8s.io', 'endpointslicemirroring-controller.k8s.io']);
+
 export interface LeaveOutContext {
   /** Uids of source objects that are copied, or left out because their own controller is. */
   covered: ReadonlySet<string>;
@@ -51,6 +54,13 @@ const RULES: Rule[] = [
   },
   (o) => ((o.kind === 'Role' || o.kind === 'RoleBinding') && o.metadata?.labels?.[GRANT_LABEL]
     ? "kubeferry's own access in the source (kubeferry rbac), not the application's" : undefined),
+  // A Service's endpoints come with it only when no controller maintains them (a Service without a
+  // selector, whose Endpoints or EndpointSlices someone writes by hand): the target's controllers derive
+  // the others from its own Services and pods, and mirror copied Endpoints into EndpointSlices.
+  (o) => (o.kind === 'Endpoints' && (o.metadata?.labels?.['endpoints.kubernetes.io/managed-by'] || o.metadata?.annotations?.['endpoints.kubernetes.io/last-change-trigger-time'])
+    ? "Endpoints maintained by the endpoints controller from the Service's selector (the target's derives its own)" : undefined),
+  (o) => (o.kind === 'EndpointSlice' && DERIVED_SLICES.has(o.metadata?.labels?.['endpointslice.kubernetes.io/managed-by'] ?? '')
+    ? "EndpointSlice maintained by the target's controllers (derived from a Service's selector, or mirrored from Endpoints)" : undefined),
   (o) => (o.kind === 'PriorityClass' && o.metadata?.name?.startsWith('system-') ? 'built-in PriorityClass (the target has its own)' : undefined),
 ];
 

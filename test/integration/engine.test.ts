@@ -21,6 +21,7 @@ const env = stackEnv();
 const run = `en-${randomBytes(3).toString('hex')}`;
 const ns = `${run}-app`;
 const gadgetNs = `${run}-gad`;
+const externalNs = `${run}-ext`; // Services with and without a selector, and the Endpoints of each
 const group = `${run}.kubeferry.test`;
 const storage = { bucket: 'kubeferry', prefix: `test/${run}` };
 
@@ -114,7 +115,7 @@ before(async () => {
 
 after(async () => {
   const kcs = [kubeconfig(env.SOURCE_KUBECONFIG!), kubeconfig(env.TARGET_KUBECONFIG!)];
-  for (const kc of kcs) await deleteNamespaces(kc, [ns, gadgetNs]).catch(() => undefined);
+  for (const kc of kcs) await deleteNamespaces(kc, [ns, gadgetNs, externalNs]).catch(() => undefined);
   for (const rest of [source, target]) {
     for (const path of [
       `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.${group}`,
@@ -253,6 +254,36 @@ describe('migration engine on the local stack', () => {
       return true;
     });
     assert.equal(await exists(target, `/api/v1/namespaces/${gadgetNs}`), false, 'something was written before the check');
+  });
+
+  it('brings the Endpoints of a Service without a selector, which the target mirrors into EndpointSlices, and leaves those the controllers maintain', async () => {
+    const api = `/api/v1/namespaces/${externalNs}`;
+    await create(source, '/api/v1/namespaces', { metadata: { name: externalNs } });
+    // A database outside the cluster, reached through a Service without a selector and Endpoints written by hand.
+    await create(source, `${api}/services`, { metadata: { name: 'db' }, spec: { ports: [{ name: 'pg', port: 5432 }] } });
+    await create(source, `${api}/endpoints`, { metadata: { name: 'db' }, subsets: [{ addresses: [{ ip: '192.0.2.10' }], ports: [{ name: 'pg', port: 5432 }] }] });
+    await create(source, `${api}/services`, { metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } });
+    type Slices = { items: { metadata: { labels?: Record<string, string> }; endpoints?: { addresses: string[] }[] }[] };
+    const slicesOf = (rest: KubeRest, service: string) => rest.get<Slices>(`/apis/discovery.k8s.io/v1/namespaces/${externalNs}/endpointslices`, { query: { labelSelector: `kubernetes.io/service-name=${service}` } });
+    // The source's controllers have written theirs: the web Service's Endpoints and slice, the db Endpoints' mirror.
+    await waitFor('the controllers to maintain both Services in the source', async () =>
+      ((await slicesOf(source, 'db')).items.length && (await slicesOf(source, 'web')).items.length && (await exists(source, `${api}/endpoints/web`))) || undefined);
+
+    const result = await (await startMigration(client, stack.config.temporal.taskQueue, `${run}-ext`, request({ namespaces: { include: [externalNs] } }))).result();
+    assert.equal(result.status, 'Completed', JSON.stringify(result.progress.errors));
+    // The Namespace, both Services and the db Endpoints; nothing the controllers write.
+    assert.equal(result.progress.objects.restored, 4, JSON.stringify(result.progress));
+    assert.ok(Object.keys(result.progress.leftOut ?? {}).some((r) => r.startsWith('Endpoints maintained by the endpoints controller')), JSON.stringify(result.progress.leftOut));
+    assert.ok(Object.keys(result.progress.leftOut ?? {}).some((r) => r.startsWith("EndpointSlice maintained by the target's controllers")), JSON.stringify(result.progress.leftOut));
+    const db = await target.get<RawObject & { subsets: { addresses: { ip: string }[] }[] }>(`${api}/endpoints/db`);
+    assert.deepEqual(db.subsets.flatMap((s) => s.addresses.map((a) => a.ip)), ['192.0.2.10']);
+    assert.equal(db.metadata?.labels?.[MIGRATION_ID_LABEL], `${run}-ext`);
+    const mirrored = await waitFor("the target's mirror of the db Endpoints", async () => (await slicesOf(target, 'db')).items[0]);
+    assert.equal(mirrored.metadata.labels?.['endpointslice.kubernetes.io/managed-by'], 'endpointslicemirroring-controller.k8s.io');
+    assert.deepEqual(mirrored.endpoints?.flatMap((e) => e.addresses), ['192.0.2.10']);
+    // The web Service's Endpoints are the target's own controller's, not a copy.
+    const web = await waitFor("the target's Endpoints of the web Service", () => target.get<RawObject>(`${api}/endpoints/web`));
+    assert.equal(web.metadata?.labels?.['endpoints.kubernetes.io/managed-by'], 'endpoint-controller');
   });
 
   it('takes cluster-scoped objects as asked: all of the selected types (include), or none (exclude)', async () => {

@@ -12,6 +12,12 @@ describe('left out of a backup', () => {
     assert.match(leaveOutReason({ kind: 'ClusterRole', metadata: { name: 'system:basic-user' } })!, /bootstrap RBAC/);
     assert.match(leaveOutReason({ kind: 'ClusterRole', metadata: { name: 'view', labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } } })!, /bootstrap RBAC/);
     assert.match(leaveOutReason({ kind: 'PriorityClass', metadata: { name: 'system-node-critical' } })!, /built-in PriorityClass/);
+    assert.match(leaveOutReason({ kind: 'Endpoints', metadata: { name: 'web', labels: { 'endpoints.kubernetes.io/managed-by': 'endpoint-controller' } } })!, /endpoints controller/);
+    assert.match(leaveOutReason({ kind: 'Endpoints', metadata: { name: 'web', annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': '2026-01-01T00:00:00Z' } } })!, /endpoints controller/);
+    assert.equal(leaveOutReason({ kind: 'Endpoints', metadata: { name: 'external-db' } }), undefined, 'the Endpoints of a Service without a selector');
+    assert.match(leaveOutReason({ kind: 'EndpointSlice', metadata: { name: 'web-x', labels: { 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } } })!, /EndpointSlice maintained/);
+    assert.match(leaveOutReason({ kind: 'EndpointSlice', metadata: { name: 'db-x', labels: { 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' } } })!, /mirrored/);
+    assert.equal(leaveOutReason({ kind: 'EndpointSlice', metadata: { name: 'db-manual', labels: { 'endpointslice.kubernetes.io/managed-by': 'team.example.com/manual' } } }), undefined);
     assert.match(leaveOutReason({ kind: 'RoleBinding', metadata: { name: 'kubeferry-source-secrets', labels: { 'kubeferry.io/grant': 'source-secrets' } } })!, /kubeferry's own access/);
     assert.match(leaveOutReason({ kind: 'ConfigMap', metadata: { name: 'c', deletionTimestamp: '2026-01-01T00:00:00Z' } })!, /being deleted/);
   });

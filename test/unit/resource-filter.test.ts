@@ -75,11 +75,12 @@ describe('resource type selection', () => {
   it('selects every listable type for "*", leaving out the source\'s own state with a reason, in a fixed order', () => {
     const { selected, leftOut, unknown } = select(['*']);
     assert.deepEqual(selected.map(resourceTypeName), [
-      'configmaps', 'namespaces', 'persistentvolumeclaims', 'pods', 'secrets', 'serviceaccounts', 'services',
+      'configmaps', 'endpoints', 'namespaces', 'persistentvolumeclaims', 'pods', 'secrets', 'serviceaccounts', 'services',
       'customresourcedefinitions.apiextensions.k8s.io',
       'daemonsets.apps', 'deployments.apps', 'replicasets.apps', 'statefulsets.apps',
       'horizontalpodautoscalers.autoscaling',
       'cronjobs.batch', 'jobs.batch',
+      'endpointslices.discovery.k8s.io',
       'widgets.example.com',
       'httproutes.gateway.networking.k8s.io',
       'poddisruptionbudgets.policy',
@@ -88,13 +89,11 @@ describe('resource type selection', () => {
     ]);
     assert.deepEqual(leftOut, [
       { type: 'componentstatuses', reason: "health of the source's control-plane components" },
-      { type: 'endpoints', reason: "the target's controllers derive them from Services and pods" },
       { type: 'events', reason: "events describe the source's history" },
       { type: 'nodes', reason: "nodes belong to the source's infrastructure" },
       { type: 'persistentvolumes', reason: "volumes hold the source's storage; restore the claims and let the target provision" },
       { type: 'controllerrevisions.apps', reason: 'owned history of StatefulSets/DaemonSets; recreated by their controllers' },
       { type: 'leases.coordination.k8s.io', reason: 'leader-election and heartbeat state of the source' },
-      { type: 'endpointslices.discovery.k8s.io', reason: "the target's controllers derive them from Services and pods" },
       { type: 'events.events.k8s.io', reason: "events describe the source's history" },
       { type: 'pods.metrics.k8s.io', reason: 'live usage measurements of the source, not stored objects' },
     ], 'types that cannot be listed (bindings, reviews) are not reported for "*"');
