@@ -17,6 +17,7 @@ import { mergeLeftOut } from '../objects/leave-out.js';
 import { FAILURE } from '../domain/failures.js';
 import type { WorkerPolicy } from '../config/worker-policy.js';
 import { enforcePolicy } from './policy.js';
+import { forEachConcurrently } from '../concurrency.js';
 
 /** A part is closed at this many objects or bytes (uncompressed), whichever comes first. */
 const PART_OBJECTS = 2000;
@@ -214,10 +215,13 @@ function parseManifest(data: Buffer): BackupManifest | undefined {
   }
 }
 
-/** The first of these keys that is not in the bucket. */
+/** One of these keys that is not in the bucket (asked side by side: a large backup has hundreds of parts). */
 async function firstMissing(store: ObjectStore, bucket: string, keys: string[]): Promise<string | undefined> {
-  for (const key of keys) if (!(await store.exists(bucket, key))) return key;
-  return undefined;
+  let missing: string | undefined;
+  await forEachConcurrently(keys, async (key) => {
+    if (!missing && !(await store.exists(bucket, key))) missing = key;
+  });
+  return missing;
 }
 
 /**
