@@ -3,6 +3,7 @@
 // to the objects its routes name (RBAC's resourceNames). `kubeferry rbac source|router` prints them, to
 // apply beside deploy/rbac/ (which grants the rest and leaves these two out).
 import type { MigrationRequest, RouteSpec } from './request.js';
+import { selectResourceTypes, type ApiResourceInfo } from './resource-filter.js';
 
 /** The ServiceAccount the worker's kubeconfig holds a token of (deploy/rbac/ creates kubeferry-system/kubeferry). */
 export interface RbacSubject {
@@ -59,8 +60,9 @@ function roleAndBinding(grant: 'source-secrets' | 'router', namespace: string, n
   ];
 }
 
-const leavesSecretsOut = (resources: MigrationRequest['resources']) =>
-  resources.exclude.includes('secrets') || (!resources.include.includes('*') && !resources.include.some((r) => r === 'secrets' || r === 'secret' || r.startsWith('secrets.')));
+/** Core Secrets as discovery serves them: the request's type filters are matched against it as against any served type. */
+const SECRETS: ApiResourceInfo = { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', namespaced: true, verbs: ['get', 'list'], singularName: 'secret' };
+const leavesSecretsOut = (resources: MigrationRequest['resources']) => selectResourceTypes([SECRETS], resources).selected.length === 0;
 
 /**
  * `get` and `list` on Secrets in each namespace the request selects, in the source: deploy/rbac's source
