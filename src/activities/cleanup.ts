@@ -46,10 +46,10 @@ export async function cleanupRestored(clusters: ClusterRegistry, store: ObjectSt
   if (ledger.unusable.length && !resumed) {
     result.errors.push(`${ledger.unusable.length} record(s) of what the restore created cannot be used, so the objects they name are kept: ${ledger.unusable.slice(0, 3).join('; ')}`);
   }
-  // Whether an object carrying the migration's label is one the restore recorded creating: the recorded
-  // uid, or, for a chunk cut short before it recorded uids, its name (then the run annotation decides).
-  const recorded = (w: number, typeName: string, o: RawObject): 'created' | 'replaced' | 'unrecorded' | 'unknown' => {
-    if (!ledger.waves.has(w)) return 'unknown';
+  // What the records say of an object carrying the migration's label: created (the recorded uid),
+  // replaced (another uid), unrecorded, or unknown (its chunk was cut short before it recorded uids: then
+  // the run annotation decides).
+  const recorded = (typeName: string, o: RawObject): 'created' | 'replaced' | 'unrecorded' | 'unknown' => {
     const uid = ledger.objects.get(ledgerKey(typeName, o.metadata?.namespace, o.metadata!.name!));
     if (uid === undefined) return 'unrecorded';
     if (uid === null) return 'unknown';
@@ -57,11 +57,7 @@ export async function cleanupRestored(clusters: ClusterRegistry, store: ObjectSt
   };
   // For a Namespace about to go: a labelled object in it is the migration's own when recorded (or when
   // nothing was recorded at all: a restore from before records were kept). Anything else keeps it.
-  const ours = (typeName: string, o: RawObject) => {
-    if (ledger.waves.size === 0) return true;
-    const uid = ledger.objects.get(ledgerKey(typeName, o.metadata?.namespace, o.metadata!.name!));
-    return uid === null || (uid !== undefined && uid === o.metadata?.uid);
-  };
+  const ours = (typeName: string, o: RawObject) => ledger.waves.size === 0 || ['created', 'unknown'].includes(recorded(typeName, o));
 
   const keep = (o: RawObject, why: string) => {
     result.kept = (result.kept ?? 0) + 1;
@@ -98,7 +94,8 @@ export async function cleanupRestored(clusters: ClusterRegistry, store: ObjectSt
             else if (input.runId && m.annotations?.[MIGRATION_RUN_ANNOTATION] && m.annotations[MIGRATION_RUN_ANNOTATION] !== input.runId) {
               keep({ ...o, kind: type.kind }, 'another run of this migration id created it');
             } else {
-              const how = recorded(w, type.name, o);
+              // A wave restored before records were kept is known by its label only.
+              const how = ledger.waves.has(w) ? recorded(type.name, o) : 'unknown';
               if (how === 'unrecorded') keep({ ...o, kind: type.kind }, "it carries the migration's label, but the restore recorded creating no such object (a copy of one it made?)");
               else if (how === 'replaced') keep({ ...o, kind: type.kind }, 'replaced by another object of that name since the migration created it');
               else doomed.push(o);
