@@ -37,6 +37,9 @@ describe('kubeferry rbac', () => {
     assert.deepEqual(sourceSecretsRbac(request({ resources: { exclude: ['secrets'] } })).objects, []);
     assert.deepEqual(sourceSecretsRbac(request({ resources: { include: ['configmaps', 'deployments.apps'] } })).objects, []);
     assert.equal(sourceSecretsRbac(request({ resources: { include: ['configmaps', 'secrets'] } })).objects.length, 4);
+    // Named any way the backup's own type filter understands: the kind, the singular.
+    assert.equal(sourceSecretsRbac(request({ resources: { include: ['Secret'] } })).objects.length, 4);
+    assert.deepEqual(sourceSecretsRbac(request({ resources: { exclude: ['secret'] } })).objects, []);
   });
 
   it('grants each router only the verbs it uses on the one object its route names, in the cluster the route names; HAProxy routes need none', () => {
