@@ -67,9 +67,10 @@ export async function readManifest(store: ObjectStore, storage: BackupLocation, 
 /**
  * A worker with backup keys uses only what a worker holding one of them wrote: whoever can write to the
  * bucket could otherwise make the next restore create anything (a binding to cluster-admin) with every
- * checksum matching. A worker without keys cannot tell, and reads unauthenticated backups.
+ * checksum matching. A worker without keys cannot tell, and reads unauthenticated backups. The same rule
+ * holds for what is stored beside a backup (created-records.ts); `refused` says what follows a refusal.
  */
-function checkAuthentication(doc: object, what: string, keys: BackupKeyring | undefined): void {
+export function checkAuthentication(doc: object, what: string, keys: BackupKeyring | undefined, refused = 'Nothing of the backup is used.'): void {
   const auth = (doc as { authentication?: { keyId?: unknown } }).authentication;
   if (!keys) {
     if (auth === undefined) return;
@@ -86,7 +87,7 @@ function checkAuthentication(doc: object, what: string, keys: BackupKeyring | un
   }
   const problem = authenticationProblem(doc, keys);
   if (problem) {
-    throw ApplicationFailure.nonRetryable(`${what} is refused: ${problem}. Nothing of the backup is used.`,
+    throw ApplicationFailure.nonRetryable(`${what} is refused: ${problem}. ${refused}`,
       problem.includes('not in') ? FAILURE.EncryptionKeyMissing : FAILURE.CorruptBackup);
   }
 }

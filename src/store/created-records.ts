@@ -3,9 +3,9 @@
 // kubeferry never made. A chunk's record is written before the chunk runs, with the names it may create,
 // so that objects of a chunk cut short (the worker died, the rollback came) are still known as candidates;
 // it is written again once the chunk is done, with the uid of each object created.
-import { authenticate, authenticationProblem, type BackupKeyring } from './archive-crypto.js';
+import { authenticate, type BackupKeyring } from './archive-crypto.js';
 import { createdKey, createdRoot } from './backup-format.js';
-import type { BackupLocation } from './backup-store.js';
+import { checkAuthentication, type BackupLocation } from './backup-store.js';
 import type { ObjectStore } from './object-store.js';
 
 export interface CreatedObject {
@@ -71,12 +71,11 @@ export async function readCreated(store: ObjectStore, keys: BackupKeyring | unde
       problem('is not a record of this migration');
       continue;
     }
-    // As for the manifest: with backup keys a record must authenticate (unless unauthenticated backups are accepted).
-    const authenticated = (record as { authentication?: unknown }).authentication !== undefined;
-    const tampered = keys ? (!authenticated && keys.acceptUnauthenticated ? undefined : authenticationProblem(record, keys))
-      : authenticated ? 'is authenticated, and this worker has no backup key to check it' : undefined;
-    if (tampered) {
-      problem(tampered);
+    // Trusted as the manifest is (with backup keys it must authenticate, unless unauthenticated backups are accepted).
+    try {
+      checkAuthentication(record, `s3://${storage.bucket}/${key}`, keys, 'The objects it names are kept.');
+    } catch (err) {
+      ledger.unusable.push((err as Error).message);
       continue;
     }
     for (const o of record.objects) {
