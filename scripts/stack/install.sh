@@ -27,8 +27,11 @@ cached_build() {
 # --- Kubernetes control plane and kubectl from k8s.io/kubernetes ------------------------------
 # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with local paths, which
 # a dependent module cannot see; the wrapper replaces each with the published v0.<minor>.<patch>.
-build_kubernetes() {
-  local out="$1" src="$1/src" staging_version="v0${KUBERNETES_VERSION#v1}"
+build_kubernetes() { # <out> [package...] (default: the control plane and kubectl)
+  local out="$1" src="$1/src" staging_version="v0${KUBERNETES_VERSION#v1}"; shift
+  local pkgs=("$@")
+  ((${#pkgs[@]})) || pkgs=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
   mkdir -p "$src" "$out/bin"
   local gomod
   gomod=$(cd "$src" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
@@ -39,18 +42,7 @@ build_kubernetes() {
     grep -oE '^\s*k8s\.io/[a-z0-9-]+ => \./staging/src/k8s\.io/[a-z0-9-]+' "$gomod" | awk '{print $1}' |
       while read -r m; do echo "replace $m => $m $staging_version"; done
   } >"$src/go.mod"
-  cat >"$src/tools.go" <<'EOF'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-	_ "k8s.io/kubernetes/cmd/kube-scheduler"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-)
-EOF
+  { printf '//go:build tools\n\npackage tools\n\nimport (\n'; printf '\t_ "%s"\n' "${pkgs[@]}"; printf ')\n'; } >"$src/tools.go"
   local major=1 minor
   minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
   local ld="-s -w"
@@ -60,11 +52,51 @@ EOF
   done
   cd "$src"
   go mod tidy -e >/dev/null 2>&1 || true
-  CGO_ENABLED=0 go build -tags tools -trimpath -ldflags "$ld" -o "$out/bin/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
-  "$out/bin/kube-apiserver" --version
+  CGO_ENABLED=0 go build -tags tools -trimpath -ldflags "$ld" -o "$out/bin/" "${pkgs[@]}"
+  "$out/bin/$(basename "${pkgs[0]}")" --version
   rm -rf "$src"
+}
+
+# The kubelet of the same Kubernetes build, in a folder of its own (so adding it rebuilt nothing above).
+build_kubelet() { build_kubernetes "$1" k8s.io/kubernetes/cmd/kubelet; }
+
+# --- Real nodes: containerd 2 with its runc shim and ctr, the CNI plugins the bridge network needs,
+# crictl, and local-path-provisioner (dynamic volumes on the real nodes). btrfs, devmapper and zfs are
+# built out: they need C libraries, and the real nodes use overlayfs.
+build_containerd() {
+  build_go_install "$1" -tags "no_btrfs no_devmapper no_zfs" \
+    "github.com/containerd/containerd/v2/cmd/containerd@$CONTAINERD_VERSION" \
+    "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION" \
+    "github.com/containerd/containerd/v2/cmd/ctr@$CONTAINERD_VERSION" &&
+    "$1/bin/containerd" --version
+}
+build_cni_plugins() {
+  local m=github.com/containernetworking/plugins/plugins
+  build_go_install "$1" "$m/main/bridge@$CNI_PLUGINS_VERSION" "$m/main/loopback@$CNI_PLUGINS_VERSION" \
+    "$m/ipam/host-local@$CNI_PLUGINS_VERSION" "$m/meta/portmap@$CNI_PLUGINS_VERSION" && ls "$1/bin"
+}
+build_cri_tools() { build_go_install "$1" "sigs.k8s.io/cri-tools/cmd/crictl@$CRI_TOOLS_VERSION" && "$1/bin/crictl" --version; }
+build_local_path() {
+  build_go_install "$1" "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION" &&
+    "$1/bin/local-path-provisioner" --version
+}
+# scripts/stack/image-tool/main.go, built against go-containerregistry (see that file for why).
+build_image_tool() {
+  local out="$1" src="$1/src"
+  mkdir -p "$src" "$out/bin"
+  cp "$STACK_DIR/image-tool/main.go" "$src/"
+  printf 'module kubeferry.local/image-tool\ngo %s\nrequire github.com/google/go-containerregistry %s\n' \
+    "$(go env GOVERSION | sed 's/^go//; s/\([0-9]*\.[0-9]*\).*/\1/')" "$GO_CONTAINERREGISTRY_VERSION" >"$src/go.mod"
+  (cd "$src" && go mod tidy && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/bin/image-tool" .) && rm -rf "$src"
+}
+# The pause container every pod's sandbox runs, compiled from Kubernetes' own build/pause source.
+build_pause() {
+  local out="$1" dir
+  dir=$(cd "$out" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  [[ -f $dir/build/pause/linux/pause.c ]] || { echo "no build/pause/linux/pause.c in $dir" >&2; return 1; }
+  mkdir -p "$out/bin"
+  gcc -Os -Wall -Werror -static -DVERSION="$KUBERNETES_VERSION-kubeferry" -o "$out/bin/pause" "$dir/build/pause/linux/pause.c" &&
+    strip "$out/bin/pause" && "$out/bin/pause" -v
 }
 
 # --- etcd: go.etcd.io/etcd/server/v3 carries replace directives, so plain `go install` refuses it;
@@ -174,6 +206,9 @@ install_debian_tools() {
   local missing=()
   command -v chromium >/dev/null || missing+=(chromium)
   command -v dot >/dev/null || missing+=(graphviz)
+  # The real nodes' OCI runtime (Debian's runc runs containers here) and the busybox of their images.
+  command -v runc >/dev/null || missing+=(runc)
+  [[ -x /bin/busybox ]] || missing+=(busybox-static)
   if ((${#missing[@]} == 0)); then
     log "debian tools: $(chromium --version 2>/dev/null | head -1); $(dot -V 2>&1 | head -1)"; return
   fi
@@ -183,6 +218,16 @@ install_debian_tools() {
     >"$CACHE_DIR/debian-tools.install.log" 2>&1 ||
     { tail -20 "$CACHE_DIR/debian-tools.install.log" >&2; die "apt-get install ${missing[*]} failed"; }
   log "debian tools: $(chromium --version 2>/dev/null | head -1); $(dot -V 2>&1 | head -1)"
+}
+
+install_real_node_parts() {
+  cached_build "kubelet" "$KUBELET_DIR" build_kubelet
+  cached_build "containerd" "$CONTAINERD_DIR" build_containerd
+  cached_build "CNI plugins" "$CNI_DIR" build_cni_plugins
+  cached_build "crictl" "$CRI_TOOLS_DIR" build_cri_tools
+  cached_build "local-path-provisioner" "$LOCAL_PATH_DIR" build_local_path
+  cached_build "image tool" "$IMAGE_TOOL_DIR" build_image_tool
+  cached_build "pause" "$PAUSE_DIR" build_pause
 }
 
 command -v go >/dev/null || die "Go is required to build the stack (go.dev toolchain on PATH)"
@@ -201,7 +246,9 @@ case "$component" in
     cached_build "etcd" "$ETCD_DIR" build_etcd
     cached_build "Kubernetes" "$K8S_DIR" build_kubernetes
     cached_build "docker-compose" "$COMPOSE_DIR" install_compose
+    install_real_node_parts
     ;;
+  real-nodes) install_real_node_parts ;;
   haproxy) install_haproxy ;;
   debian-tools) install_debian_tools ;;
   temporal) cached_build "Temporal CLI" "$TEMPORAL_DIR" fetch_temporal_cli
@@ -212,5 +259,5 @@ case "$component" in
   etcd) cached_build "etcd" "$ETCD_DIR" build_etcd ;;
   kubernetes) cached_build "Kubernetes" "$K8S_DIR" build_kubernetes ;;
   compose) cached_build "docker-compose" "$COMPOSE_DIR" install_compose ;;
-  *) die "unknown component '$component' (all, haproxy, debian-tools, temporal, gateway-api, versitygw, kwok, etcd, kubernetes, compose)" ;;
+  *) die "unknown component '$component' (all, real-nodes, haproxy, debian-tools, temporal, gateway-api, versitygw, kwok, etcd, kubernetes, compose)" ;;
 esac

@@ -17,6 +17,14 @@ VERSITYGW_DIR="$CACHE_DIR/versitygw-$VERSITYGW_VERSION"
 GATEWAY_API_DIR="$CACHE_DIR/gateway-api-$GATEWAY_API_VERSION"
 TEMPORAL_DIR="$CACHE_DIR/temporal-cli-$TEMPORAL_CLI_PY_VERSION"
 TEMPORAL_TS_DIR="$CACHE_DIR/temporal-test-server-$TEMPORAL_TEST_SERVER_PY_VERSION"
+KUBELET_DIR="$CACHE_DIR/kubelet-$KUBERNETES_VERSION"
+CONTAINERD_DIR="$CACHE_DIR/containerd-$CONTAINERD_VERSION"
+CNI_DIR="$CACHE_DIR/cni-plugins-$CNI_PLUGINS_VERSION"
+CRI_TOOLS_DIR="$CACHE_DIR/cri-tools-$CRI_TOOLS_VERSION"
+LOCAL_PATH_DIR="$CACHE_DIR/local-path-provisioner-$LOCAL_PATH_PROVISIONER_VERSION"
+# The image tool is the stack's own code: its folder is named after its source's hash too.
+IMAGE_TOOL_DIR="$CACHE_DIR/image-tool-$GO_CONTAINERREGISTRY_VERSION-$(sha256sum "$STACK_DIR/image-tool/main.go" | cut -c1-12)"
+PAUSE_DIR="$CACHE_DIR/pause-$KUBERNETES_VERSION"
 
 # Loopback ports of the stack. Tests and the worker read the same values from .stack/stack.env.
 TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
