@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops what scripts/stack/up.sh started, by the PIDs it recorded, and nothing else.
-# The kwok clusters are deleted (up.sh creates them anew in seconds); --purge also deletes the rest of the
+# The kwok clusters and the real nodes are deleted (up.sh creates them anew in seconds); --purge also deletes the rest of the
 # stack's state under .stack/ (Temporal database, S3 data).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -8,6 +8,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 purge=false
 [[ "${1:-}" == "--purge" ]] && purge=true
 [[ -d "$STATE_DIR" ]] || { log "nothing to stop: $STATE_DIR does not exist"; exit 0; }
+source "$STACK_DIR/real-nodes.sh"
+
+# Real nodes first, while their API servers and containerds still answer: their pods are removed through
+# containerd, their mounts, bridges and cgroups with them.
+for name in source target; do real_node_down "$name"; done
 
 for pidfile in "$STATE_DIR"/pids/*.pid; do
   [[ -f "$pidfile" ]] || continue

@@ -13,9 +13,11 @@ check "cluster target :$TARGET_APISERVER_PORT" "$K8S_DIR/bin/kubectl" --kubeconf
 check "edge source :$SOURCE_APP_PORT" curl -sf "http://127.0.0.1:$SOURCE_APP_PORT/healthz"
 check "edge target :$TARGET_APP_PORT" curl -sf "http://127.0.0.1:$TARGET_APP_PORT/healthz"
 check "haproxy :$HAPROXY_FRONTEND_PORT" test -S "$STATE_DIR/haproxy/admin.sock"
+source "$STACK_DIR/real-nodes.sh"
+for c in source target; do real_node_status "$c"; done
 echo "memory (RSS) of the stack's processes:"
 total=0
-for pidfile in "$STATE_DIR"/pids/*.pid "$STATE_DIR"/kwok/clusters/*/pids/*.pid; do
+for pidfile in "$STATE_DIR"/pids/*.pid "$STATE_DIR"/kwok/clusters/*/pids/*.pid "$STATE_DIR"/nodes/*/pids/*.pid; do
   [[ -f "$pidfile" ]] || continue
   pid=$(cat "$pidfile"); rss=$(ps -o rss= -p "$pid" 2>/dev/null | tr -d ' ') || continue
   [[ -n "$rss" ]] || continue

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Starts the whole local stack on 127.0.0.1, building what is missing first (cached outside the checkout):
 #   Temporal dev server + Web UI, versitygw (S3), two Kubernetes clusters "source" and "target"
-#   (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok), Gateway API CRDs, HAProxy,
-#   and one HTTP edge per cluster. Idempotent: what already runs is left alone.
+#   (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok nodes, and one REAL node each:
+#   containerd + kubelet + local-path-provisioner, see real-nodes.sh), Gateway API CRDs, HAProxy, and one
+#   HTTP entry point ("edge") per cluster. Idempotent: what already runs is left alone.
 # Writes .stack/stack.env (ports, paths; `source` it) and .stack/kubeferry.yaml (the worker's config).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$STACK_DIR/../use-node.sh"   # the edges below run `node --import tsx`
+source "$STACK_DIR/real-nodes.sh"
 
 bash "$STACK_DIR/install.sh" all
 mkdir -p "$STATE_DIR"/{logs,pids,temporal,s3/data,s3/meta,haproxy,kwok}
@@ -81,6 +83,13 @@ componentsPatches:
   extraArgs:
   - key: leader-elect
     value: "false"
+# kwok manages only its own (annotated) nodes: the real node beside them is its kubelet's.
+- name: kwok-controller
+  extraArgs:
+  - key: manage-all-nodes
+    value: "false"
+  - key: manage-nodes-with-annotation-selector
+    value: kwok.x-k8s.io/node=fake
 EOF
 clusters_created=false
 kubeconfig_of() { echo "$KWOK_WORKDIR/clusters/kf-$1/kubeconfig.yaml"; }
@@ -126,7 +135,11 @@ for name in source target; do
 done
 log "Gateway API $GATEWAY_API_VERSION CRDs applied to both clusters and Established"
 
-# --- HTTP edges: one per cluster, standing in for its ingress (kwok pods run no processes) -----
+# --- One real node per cluster (a cluster made anew gets its node made anew) -------------------
+real_node_up source
+real_node_up target
+
+# --- HTTP edges: one per cluster, its ingress: proxies to real pods, answers for kwok ones -------
 [[ -d "$REPO_DIR/node_modules" ]] || (cd "$REPO_DIR" && npm ci --no-audit --no-fund >"$LOGS/npm-ci.log" 2>&1) ||
   die "npm ci failed; see $LOGS/npm-ci.log"
 edge_up() { # <cluster> <port>
@@ -137,7 +150,7 @@ edge_up() { # <cluster> <port>
   if pid_alive "$PIDS/edge-$1.pid"; then log "edge-$1: already running"; return; fi
   require_port "$2" "the $1 edge"
   start_bg "edge-$1" node --import tsx "$REPO_DIR/src/dev/cluster-edge.ts" --cluster "$1" \
-    --kubeconfig "$(kubeconfig_of "$1")" --port "$2"
+    --kubeconfig "$(kubeconfig_of "$1")" --port "$2" --pod-cidr "$(real_node_cidr "$1")"
 }
 edge_up source "$SOURCE_APP_PORT"
 edge_up target "$TARGET_APP_PORT"
@@ -212,6 +225,18 @@ TARGET_KUBECONFIG=$(kubeconfig_of target)
 HAPROXY_URL=http://127.0.0.1:$HAPROXY_FRONTEND_PORT
 HAPROXY_ADMIN_SOCKET=$STATE_DIR/haproxy/admin.sock
 KUBECTL=$K8S_DIR/bin/kubectl
+SOURCE_EDGE_URL=http://127.0.0.1:$SOURCE_APP_PORT
+TARGET_EDGE_URL=http://127.0.0.1:$TARGET_APP_PORT
+SOURCE_REAL_NODE=$(real_node_name source)
+TARGET_REAL_NODE=$(real_node_name target)
+SOURCE_CONTAINERD_SOCKET=$(real_node_sock source)
+TARGET_CONTAINERD_SOCKET=$(real_node_sock target)
+CRICTL=$CRI_TOOLS_DIR/bin/crictl
+REAL_NODE_LABEL=$REAL_NODE_LABEL_KEY=$REAL_NODE_LABEL_VALUE
+REAL_NODE_TAINT=$REAL_NODE_TAINT_KEY
+LOCAL_PATH_STORAGE_CLASS=$LOCAL_PATH_STORAGE_CLASS
+TEST_APP_IMAGE=$TEST_APP_IMAGE
+BUSYBOX_IMAGE=$BUSYBOX_IMAGE
 EOF
 cat >"$STATE_DIR/kubeferry.yaml" <<EOF
 # kubeferry configuration for the local stack (written by scripts/stack/up.sh). The worker reads all of
