@@ -172,6 +172,9 @@ async function main() {
   console.log(`   HAProxy web:       ${haproxyWeight}% to the target (read back from the runtime API)`);
   console.log(`   ${`HTTPRoute ${route.namespace}/${route.name}: `.padEnd(19)}${gatewayWeight} to the target (read back from the target cluster: ${refs || 'not found'})`);
   console.log(`   requests:          ${traffic.requests} (source ${traffic.byCluster.source ?? 0}, target ${traffic.byCluster.target ?? 0}), failed ${traffic.failed}`);
+  // The web tier runs on the clusters' real nodes: each answer names the pod that served it.
+  const pods = (cluster: string) => Object.entries(traffic.byPod).filter(([p]) => p.startsWith(`${cluster}/`)).map(([p, n]) => `${p.slice(cluster.length + 1)} ${n}`);
+  console.log(`   served by pods:    ${wrap([...pods('source').map((p) => `source ${p}`), ...pods('target').map((p) => `target ${p}`)], indent)}`);
   if (traffic.failed > 0) {
     // When they happened (seconds since the load started) says which phase to look at in the Web UI.
     const at = traffic.timeline.filter(([, c]) => c === 'error').map(([t]) => t);

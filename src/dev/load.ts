@@ -5,14 +5,20 @@ export interface LoadReport {
   requests: number;
   ok: number;
   failed: number;
+  /** Answers by the cluster whose entry point served them (its x-served-by header). */
   byCluster: Record<string, number>;
+  /** Answers by the pod that served them, as "cluster/pod" from the body (real pods name themselves). */
+  byPod: Record<string, number>;
   failures: string[];
-  /** [ms since start, cluster or 'error'] of each answer, to see the split at each moment. */
-  timeline: [number, string][];
+  /**
+   * [ms since start, cluster or 'error', the cluster the answering pod names in its body or ''] of each
+   * answer, to see the split at each moment.
+   */
+  timeline: [number, string, string][];
 }
 
 export function startLoad(url: string, { concurrency = 4, maxSeconds = 600 } = {}) {
-  const report: LoadReport = { requests: 0, ok: 0, failed: 0, byCluster: {}, failures: [], timeline: [] };
+  const report: LoadReport = { requests: 0, ok: 0, failed: 0, byCluster: {}, byPod: {}, failures: [], timeline: [] };
   const started = Date.now();
   let stopping = false;
   const loop = async () => {
@@ -20,20 +26,21 @@ export function startLoad(url: string, { concurrency = 4, maxSeconds = 600 } = {
       report.requests += 1;
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-        const body = (await res.json()) as { cluster?: string; error?: string };
+        const body = (await res.json()) as { cluster?: string; pod?: string; error?: string };
         const cluster = res.headers.get('x-served-by') ?? 'unknown';
         if (res.ok) {
           report.ok += 1;
           report.byCluster[cluster] = (report.byCluster[cluster] ?? 0) + 1;
-          report.timeline.push([Date.now() - started, cluster]);
+          if (body.pod) report.byPod[`${body.cluster}/${body.pod}`] = (report.byPod[`${body.cluster}/${body.pod}`] ?? 0) + 1;
+          report.timeline.push([Date.now() - started, cluster, body.pod ? (body.cluster ?? '') : '']);
         } else {
           report.failed += 1;
-          report.timeline.push([Date.now() - started, 'error']);
+          report.timeline.push([Date.now() - started, 'error', '']);
           if (report.failures.length < 20) report.failures.push(`${res.status} from ${cluster}: ${body.error ?? ''}`);
         }
       } catch (err) {
         report.failed += 1;
-        report.timeline.push([Date.now() - started, 'error']);
+        report.timeline.push([Date.now() - started, 'error', '']);
         if (report.failures.length < 20) report.failures.push(String(err));
       }
     }

@@ -1,5 +1,6 @@
 // A realistic app to migrate on the local stack (profile "full", the default):
-//   shop      the web storefront: a Deployment served through HAProxy at /shop/web/ and through a Gateway
+//   shop      the web storefront: a Deployment of the stack's test app on the clusters' REAL nodes (real
+//             readiness probe, real pods answering), served through HAProxy at /shop/web/ and through a Gateway
 //             API HTTPRoute that splits between the source cluster (ExternalName Service web-source) and
 //             the local Service web; its ServiceAccount, ConfigMap, Secret, a Role and RoleBinding, a PDB,
 //             and feature flags (custom resources)
@@ -8,10 +9,12 @@
 //   platform  the flag service (Deployment, reads the FeatureFlags of every namespace through the ClusterRole
 //             featureflag-reader, bound by a RoleBinding in each namespace) and the Gateway the route attaches to
 //   cluster   the CustomResourceDefinition featureflags.shop.example.com and the ClusterRole
-// No PersistentVolumeClaims: the kwok clusters have no provisioner, so a claim would stay Pending and its
-// pods unscheduled. No Ready condition on the FeatureFlags either: nothing in the target would set it again.
+// Every other workload runs on kwok nodes. No PersistentVolumeClaims yet: restored claims would come up
+// empty, since volume data does not move (yet). No Ready condition on the FeatureFlags either: nothing in
+// the target would set it again.
 // The profile "basic" is the small app the integration tests count on: namespaces shop and billing, each
-// with a Deployment, its Service, a ConfigMap, a Secret and a ServiceAccount (6 objects per namespace).
+// with a Deployment, its Service, a ConfigMap, a Secret and a ServiceAccount (6 objects per namespace);
+// its web runs on the real nodes too.
 import * as k8s from '@kubernetes/client-node';
 
 export type SampleAppProfile = 'full' | 'basic';
@@ -36,6 +39,8 @@ export interface SampleApp {
 type Manifest = k8s.KubernetesObject & Record<string, unknown>;
 
 export const FEATURE_FLAG_CRD = 'featureflags.shop.example.com';
+/** The stack's own test app (src/dev/test-app/server.ts), imported into each real node's containerd. */
+export const TEST_APP_IMAGE = 'kubeferry.local/test-app:1';
 
 /** A Deployment with its ServiceAccount, ConfigMap, Secret and Service (the "basic" unit). */
 /** A workload whose pods carry the label `app` and run as the ServiceAccount of its name. */
@@ -44,19 +49,49 @@ const workload = (kind: 'Deployment' | 'StatefulSet', ns: string, app: string, s
   spec: { ...spec, selector: { matchLabels: { app } }, template: { metadata: { labels: { app } }, spec: { serviceAccountName: app, ...pod } } },
 });
 
-const service = (ns: string, app: string, replicas: number, { team = 'shop', resources }: { team?: string; resources?: object } = {}): Manifest[] => [
+/**
+ * Pins a pod to the clusters' real nodes (scripts/stack/real-nodes.sh labels and taints them alike in both
+ * clusters, so the pin is copied as it is) and runs the stack's test app there, with real probes.
+ */
+const onRealNode = (app: string) => ({
+  nodeSelector: { 'kubeferry.io/node': 'real' },
+  tolerations: [{ key: 'kubeferry.io/real-node', operator: 'Exists', effect: 'NoSchedule' }],
+  // Long enough for the app's drain (3 s) while the endpoint leaves every load balancer.
+  terminationGracePeriodSeconds: 10,
+  container: {
+    name: app, image: TEST_APP_IMAGE, imagePullPolicy: 'Never', ports: [{ name: 'http', containerPort: 8080 }],
+    env: [
+      { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    ],
+    readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1, failureThreshold: 2 },
+    livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5, failureThreshold: 3 },
+  },
+});
+
+const service = (ns: string, app: string, replicas: number, { team = 'shop', resources, realNode = false }: { team?: string; resources?: object; realNode?: boolean } = {}): Manifest[] => [
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { team } } },
   { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: app, namespace: ns } },
   { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${app}-config`, namespace: ns }, data: { 'app.properties': `name=${app}\nlog.level=info\n` } },
   { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${app}-credentials`, namespace: ns }, type: 'Opaque', stringData: { password: `s3cr3t-${app}-${ns}` } },
-  workload('Deployment', ns, app, { replicas }, {
-    containers: [{
-      name: app, image: 'registry.example/shop/' + app + ':1.4.2', ports: [{ containerPort: 8080 }],
-      envFrom: [{ configMapRef: { name: `${app}-config` } }],
-      env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: `${app}-credentials`, key: 'password' } } }],
-      ...(resources ? { resources } : {}),
-    }],
-  }),
+  workload('Deployment', ns, app, { replicas }, realNode
+    ? (({ container, ...pod }) => ({
+      ...pod,
+      containers: [{
+        ...container, envFrom: [{ configMapRef: { name: `${app}-config` } }],
+        env: [...container.env, { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: `${app}-credentials`, key: 'password' } } }],
+        ...(resources ? { resources } : {}),
+      }],
+    }))(onRealNode(app))
+    : {
+      containers: [{
+        name: app, image: 'registry.example/shop/' + app + ':1.4.2', ports: [{ containerPort: 8080 }],
+        envFrom: [{ configMapRef: { name: `${app}-config` } }],
+        env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: `${app}-credentials`, key: 'password' } } }],
+        ...(resources ? { resources } : {}),
+      }],
+    }),
   {
     apiVersion: 'v1', kind: 'Service', metadata: { name: app, namespace: ns },
     spec: { selector: { app }, ports: [{ port: 80, targetPort: 8080 }] },
@@ -129,7 +164,7 @@ function fullApp(prefix: string) {
   ];
   const namespaced: Manifest[] = [
     // shop: the storefront.
-    ...service(shop, 'web', 3, { team: 'shop', resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } } }),
+    ...service(shop, 'web', 3, { team: 'shop', realNode: true, resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' } } }),
     {
       // The source cluster's web, reached through its ingress: the route's source backend in the target.
       apiVersion: 'v1', kind: 'Service', metadata: { name: 'web-source', namespace: shop, labels: { 'kubeferry.io/role': 'source-backend' } },
@@ -241,7 +276,7 @@ function basicApp(prefix: string) {
   const [shop, billing] = [`${prefix}shop`, `${prefix}billing`];
   return {
     cluster: [] as Manifest[],
-    namespaced: [...service(shop, 'web', 3), ...service(billing, 'api', 2)],
+    namespaced: [...service(shop, 'web', 3, { realNode: true }), ...service(billing, 'api', 2)],
     app: { namespaces: [shop, billing], workloads: [`${shop}/web`, `${billing}/api`], webNamespace: shop, clusterObjects: [] as string[] },
   };
 }

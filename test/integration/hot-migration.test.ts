@@ -1,6 +1,7 @@
 // End to end on the real local stack: a sample app migrates from the source cluster to the target through
 // S3 while HTTP load runs through HAProxy; every object lands, Deployments are Available in the target,
-// the HAProxy target weight ends at 100, and not one request fails.
+// the HAProxy target weight ends at 100, and not one request fails. Its web runs on the clusters' real
+// nodes: every answer comes from a real pod, which names its cluster in the body.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -118,9 +119,19 @@ function requestFor(stepInterval: string): MigrationRequestInput {
 }
 
 describe('hot migration on the local stack', () => {
-  it('migrates a sample app under HTTP load through HAProxy without a failed request', async () => {
+  it('migrates a sample app under HTTP load through HAProxy without a failed request, even when a target pod is deleted mid-step', async () => {
     const migrationId = `${run}-migrate`;
     const request = requestFor('2s');
+    const core = target.makeApiClient(k8s.CoreV1Api);
+    const webPods = async () => (await core.listNamespacedPod({ namespace: app.webNamespace, labelSelector: 'app=web' })).items;
+    // While the route is at 50 %, one of the target's web pods is deleted: its Deployment replaces it.
+    let deletion: Promise<string> | undefined;
+    const deleteOneTargetPod = async () => {
+      const pod = (await webPods()).find((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      assert.ok(pod, 'no ready web pod in the target at 50 %');
+      await core.deleteNamespacedPod({ namespace: app.webNamespace, name: pod.metadata!.name! });
+      return pod.metadata!.name!;
+    };
 
     const load = startLoad(`${env.HAPROXY_URL}/${app.webNamespace}/web/`, { concurrency: 4, maxSeconds: 180 });
     // The weight HAProxy applies, sampled every 50 ms on the same clock as the load's timeline.
@@ -130,6 +141,7 @@ describe('hot migration on the local stack', () => {
       while (sampling) {
         const w = await router.getWeight();
         if (weights.at(-1)?.[1] !== w) weights.push([Date.now() - load.startedAt, w]);
+        if (w === 50 && !deletion) deletion = deleteOneTargetPod();
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
@@ -172,8 +184,24 @@ describe('hot migration on the local stack', () => {
     assert.deepEqual(result.progress.waves, { done: 5, total: 5 });
     const cm = await target.makeApiClient(k8s.CoreV1Api).readNamespacedConfigMap({ namespace: app.webNamespace, name: 'web-config' });
     assert.equal(cm.metadata?.labels?.[MIGRATION_ID_LABEL], migrationId);
-    // Deployments are Available in the target.
-    await waitAvailable(target, app.workloads, 1000);
+    // Deployments are Available in the target; the deleted pod was replaced by a new one, on the real node.
+    await waitAvailable(target, app.workloads, 30_000);
+    assert.ok(deletion, 'the route never held 50 %, so no pod was deleted');
+    const deleted = await deletion;
+    const pods = (await webPods()).filter((p) => !p.metadata?.deletionTimestamp);
+    assert.equal(pods.length, 3, `web pods in the target: ${pods.map((p) => p.metadata?.name).join(', ')}`);
+    assert.ok(!pods.some((p) => p.metadata?.name === deleted), `the deleted pod ${deleted} is still there`);
+    assert.deepEqual([...new Set(pods.map((p) => p.spec?.nodeName))], [env.TARGET_REAL_NODE]);
+    // Every answer came from a real pod that names the cluster whose entry point sent it there, and after
+    // the cutover every answer came from a target pod.
+    const answered = traffic.timeline.filter(([, c]) => c !== 'error');
+    assert.deepEqual(answered.filter(([, c, named]) => named !== c).slice(0, 3), [], 'answers whose pod named another cluster, or none');
+    const cutover = windows.at(-1)!;
+    const afterCutover = answered.filter(([t]) => t >= cutover.from);
+    assert.ok(afterCutover.length >= 50, `only ${afterCutover.length} answers after the cutover`);
+    assert.ok(afterCutover.every(([, , named]) => named === 'target'), 'an answer after the cutover came from a source pod');
+    const targetPods = Object.keys(traffic.byPod).filter((p) => p.startsWith('target/'));
+    assert.ok(targetPods.length >= 3, `target pods that answered: ${targetPods.join(', ')}`);
     // All traffic is on the target, read back from HAProxy itself.
     assert.equal(await router.getWeight(), 100);
     assert.equal(result.progress.routes[0]!.weight, 100);
@@ -212,7 +240,7 @@ describe('hot migration on the local stack', () => {
     assert.match(history, /restore wave 1\/5: 2 objects \(Namespace\)/);
     assert.match(history, /weight 20% -> 50% in 2s/);
     assert.match(history, /route web: step 3\/3: 50% -> 100%/);
-    console.log(`load: ${traffic.requests} requests, ${JSON.stringify(traffic.byCluster)}, failed ${traffic.failed}`);
+    console.log(`load: ${traffic.requests} requests, ${JSON.stringify(traffic.byCluster)}, failed ${traffic.failed}; by pod ${JSON.stringify(traffic.byPod)}; deleted ${deleted}`);
   });
 
   it('pauses, resumes and rolls back mid-way: traffic returns to the source at once', async () => {
