@@ -32,7 +32,7 @@ real_node_kubeconfig() { echo "$STATE_DIR/kwok/clusters/kf-$1/kubeconfig.yaml"; 
 real_ctr() { local c="$1"; shift; "$CONTAINERD_DIR/bin/ctr" --address "$(real_node_sock "$c")" --namespace k8s.io "$@"; }
 real_crictl() {
   local c="$1"; shift
-  "$CRI_TOOLS_DIR/bin/crictl" --runtime-endpoint "unix://$(real_node_sock "$c")" --image-endpoint "unix://$(real_node_sock "$c")" --timeout 10s "$@"
+  "$CRI_TOOLS_DIR/bin/crictl" --config /dev/null --runtime-endpoint "unix://$(real_node_sock "$c")" --image-endpoint "unix://$(real_node_sock "$c")" --timeout 10s "$@"
 }
 # The cgroup v1 controllers kubelet's cgroupfs driver writes to (this machine is hybrid: v1 controllers
 # plus an empty unified hierarchy), or the unified one on a pure v2 machine.
@@ -167,7 +167,7 @@ EOF
     openssl req -new -newkey rsa:2048 -nodes -keyout "$pki/kubelet.key" -subj "/O=system:nodes/CN=system:node:$name" \
       -out "$pki/kubelet.csr" 2>/dev/null
     printf 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n' >"$pki/ext.cnf"
-    openssl x509 -req -in "$pki/kubelet.csr" -CA "$cluster_pki/ca.crt" -CAkey "$cluster_pki/ca.key" -CAcreateserial \
+    openssl x509 -req -in "$pki/kubelet.csr" -CA "$cluster_pki/ca.crt" -CAkey "$cluster_pki/ca.key" -CAserial "$pki/ca.srl" -CAcreateserial \
       -days 30 -extfile "$pki/ext.cnf" -out "$pki/kubelet.crt" 2>/dev/null || die "could not sign the $c kubelet's certificate with $cluster_pki/ca.key"
     chmod 600 "$pki/kubelet.key"
   fi
@@ -369,6 +369,8 @@ real_node_status() { # <cluster>
     shims=$((shims + $(ps -o rss= -p "$pid" | tr -d ' ') ))
   done
   printf '    %-26s      %5d MB\n' "shims (all pods)" $((shims / 1024))
-  real_crictl "$c" pods 2>/dev/null | sed 's/^/    /'
-  real_crictl "$c" stats 2>/dev/null | sed 's/^/    /'
+  # Running pods with their CPU and memory (crictl draws its table for a terminal: escapes removed).
+  local running; running=$(real_crictl "$c" pods --state ready -q 2>/dev/null | wc -l)
+  printf '    %d running pod(s)\n' "$running"
+  ((running == 0)) || real_crictl "$c" statsp 2>/dev/null | sed 's/\x1b\[[0-9;]*[A-Za-z]//g; s/^/      /'
 }

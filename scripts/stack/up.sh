@@ -65,7 +65,9 @@ fi
 # --- Two Kubernetes clusters through kwokctl's binary runtime --------------------------------
 export KWOK_WORKDIR="$STATE_DIR/kwok"
 export PATH="$K8S_DIR/bin:$KWOK_DIR/bin:$PATH"   # kwokctl calls kubectl
-cat >"$STATE_DIR/kwok/kwokctl.yaml" <<EOF
+kwokctl_config() { # <cluster name>: its kwokctl configuration (the kubelet client certificate is its own)
+  local pki="$KWOK_WORKDIR/clusters/kf-$1/pki"
+  cat >"$STATE_DIR/kwok/kwokctl-$1.yaml" <<EOF
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
@@ -75,6 +77,16 @@ options:
 # server that stops answering (the fault tests freeze it for 30 s) instead of exiting when their lease
 # cannot be renewed, which on a real node the kubelet would restart and here nothing does.
 componentsPatches:
+# The API server reaches a real node's kubelet (logs, exec) at its InternalIP (its host name resolves
+# nowhere), with the cluster's admin certificate, which the kubelet's webhook authorizer allows.
+- name: kube-apiserver
+  extraArgs:
+  - key: kubelet-preferred-address-types
+    value: InternalIP
+  - key: kubelet-client-certificate
+    value: $pki/admin.crt
+  - key: kubelet-client-key
+    value: $pki/admin.key
 - name: kube-controller-manager
   extraArgs:
   - key: leader-elect
@@ -91,6 +103,7 @@ componentsPatches:
   - key: manage-nodes-with-annotation-selector
     value: kwok.x-k8s.io/node=fake
 EOF
+}
 clusters_created=false
 kubeconfig_of() { echo "$KWOK_WORKDIR/clusters/kf-$1/kubeconfig.yaml"; }
 cluster_up() { # <name> <apiserver port>
@@ -108,7 +121,8 @@ cluster_up() { # <name> <apiserver port>
   require_port "$port" "the $name API server"
   clusters_created=true
   log "cluster $name: creating (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok)"
-  kwokctl --name "kf-$name" --config "$STATE_DIR/kwok/kwokctl.yaml" create cluster --runtime binary \
+  kwokctl_config "$name"
+  kwokctl --name "kf-$name" --config "$STATE_DIR/kwok/kwokctl-$name.yaml" create cluster --runtime binary \
     --kube-apiserver-port "$port" --kubeconfig "$STATE_DIR/kwok/merged-kubeconfig.yaml" \
     --kube-apiserver-binary "$K8S_DIR/bin/kube-apiserver" \
     --kube-controller-manager-binary "$K8S_DIR/bin/kube-controller-manager" \
