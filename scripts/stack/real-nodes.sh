@@ -148,13 +148,16 @@ imports = ["$dir/containerd/conf.d/*.toml"]
   [plugins.'io.containerd.nri.v1.nri']
     disable = true
 EOF
+  # Pods get an address and a route to their own range, nothing more: no default route, no masquerade,
+  # and the bridge plugin leaves forwarding alone (isGateway false; real_node_up gives the bridge its
+  # address). So the only traffic is between the host (the bridge address) and the pods.
   cat >"$dir/cni/net.d/10-kubeferry.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
   "name": "kubeferry-$c",
   "plugins": [
     {
-      "type": "bridge", "bridge": "$(real_node_bridge "$c")", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+      "type": "bridge", "bridge": "$(real_node_bridge "$c")", "isGateway": false, "ipMasq": false, "hairpinMode": true,
       "ipam": { "type": "host-local", "ranges": [[{ "subnet": "$(real_node_cidr "$c")" }]], "dataDir": "$dir/cni/ipam" }
     },
     { "type": "portmap", "capabilities": { "portMappings": true } }

@@ -2,7 +2,9 @@
 // real volumes from local-path-provisioner, images that exist only on this machine, and each cluster's
 // entry point forwarding to the pods' own addresses.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { stackEnv } from '../support/stack.js';
@@ -113,7 +115,7 @@ describe('real nodes', () => {
     await deletePodAndWait('source', name);
   });
 
-  it('routes requests through the cluster entry point to ready real pods only, and answers 503 when none is', async () => {
+  it('routes requests through the cluster entry point to ready real pods only, whose network ends at their own range, and answers 503 when none is', async () => {
     const name = 'routed';
     const svc: k8s.V1Service = {
       metadata: { name, namespace }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
@@ -127,6 +129,13 @@ describe('real nodes', () => {
     });
     // The pod answered, with the path past the Service's prefix, and named the target cluster.
     assert.deepEqual([body.cluster, body.pod, body.path], ['target', name, '/hello']);
+    // Its network ends at its own range (kubectl exec goes through the API server to the kubelet): no
+    // default route, so a connection to anything else is refused at once, never sent off the machine.
+    const exec = (...cmd: string[]) => promisify(execFile)(env.KUBECTL!, ['--kubeconfig', clusters.target, 'exec', '-n', namespace, name, '--', ...cmd]);
+    assert.equal((await exec('ip', 'route')).stdout.trim(), `${env.TARGET_POD_CIDR} dev eth0 scope link  src ${(await readPod('target', name)).status!.podIP}`);
+    const connect = "require('net').connect(80, '192.0.2.1').on('connect', () => process.exit(0)).on('error', (e) => { console.error(e.code); process.exit(1); })";
+    const outside = await exec('node', '-e', connect).then(() => 'connected', (err: { stderr?: string }) => err.stderr ?? '');
+    assert.match(outside, /ENETUNREACH/);
     await deletePodAndWait('target', name);
     const res = await until('503 once no endpoint is ready', 30_000, async () => {
       const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
