@@ -94,6 +94,7 @@ build_pause() {
   local out="$1" dir
   dir=$(cd "$out" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
   [[ -f $dir/build/pause/linux/pause.c ]] || { echo "no build/pause/linux/pause.c in $dir" >&2; return 1; }
+  command -v gcc >/dev/null || { echo "gcc (with libc6-dev for a static binary) is needed to compile the pause container" >&2; return 1; }
   mkdir -p "$out/bin"
   gcc -Os -Wall -Werror -static -DVERSION="$KUBERNETES_VERSION-kubeferry" -o "$out/bin/pause" "$dir/build/pause/linux/pause.c" &&
     strip "$out/bin/pause" && "$out/bin/pause" -v
@@ -201,7 +202,8 @@ install_haproxy() {
 }
 
 # Debian's Chromium (headless, driven by playwright-core in test/integration/web-ui.test.ts; no browser
-# download) and Graphviz (`dot`, renders plans as SVG), in one apt run for whichever is missing.
+# download), Graphviz (`dot`, renders plans as SVG), and the real nodes' runc, busybox and iptables, in one
+# apt run for whichever is missing.
 install_debian_tools() {
   local missing=()
   command -v chromium >/dev/null || missing+=(chromium)
@@ -209,6 +211,8 @@ install_debian_tools() {
   # The real nodes' OCI runtime (Debian's runc runs containers here) and the busybox of their images.
   command -v runc >/dev/null || missing+=(runc)
   [[ -x /bin/busybox ]] || missing+=(busybox-static)
+  # The portmap CNI plugin (a pod's hostPort) programs iptables.
+  command -v iptables >/dev/null || missing+=(iptables)
   if ((${#missing[@]} == 0)); then
     log "debian tools: $(chromium --version 2>/dev/null | head -1); $(dot -V 2>&1 | head -1)"; return
   fi

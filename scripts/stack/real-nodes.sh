@@ -270,6 +270,7 @@ real_node_up() { # <cluster>
   if pid_alive "$pids/kubelet.pid" && "$K8S_DIR/bin/kubectl" --kubeconfig "$kc" get node "$name" >/dev/null 2>&1; then
     log "real node $name: already running"; return
   fi
+  [[ $EUID -eq 0 ]] || die "the real node $name needs root (a kubelet and containerd mount volumes, make network namespaces and cgroups); run the stack as root, for example in a VM or a CI machine of its own"
   real_node_down "$c"
   local port
   for port in "$(real_node_kubelet_port "$c")" "$(real_node_healthz_port "$c")"; do require_port "$port" "the $c kubelet"; done

@@ -113,15 +113,26 @@ before(async () => {
   // The administrator installs the identities, and the role for this test's custom resource group.
   await applyManifest(adminSource, SOURCE_RBAC);
   await applyManifest(adminTarget, TARGET_RBAC);
+  // Custom groups served before this test (the demo's FeatureFlags, say): the restorer may list them, which a
+  // rollback's cleanup needs to see what else a namespace holds before deleting it.
+  const servedIn = async (rest: KubeRest) =>
+    (await rest.get<{ items: { spec: { group: string } }[] }>('/apis/apiextensions.k8s.io/v1/customresourcedefinitions')).items.map((c) => c.spec.group);
+  const otherTargetGroups = [...new Set(await servedIn(adminTarget))].filter((g) => g !== group).sort();
   await applyObjects(adminTarget, [{
     apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',
     metadata: { name: extensionRole, labels: { 'kubeferry.io/aggregate-to-target-restorer': 'true' } },
-    rules: [{ apiGroups: [group], resources: ['*'], verbs: ['create', 'get', 'list', 'patch', 'delete'] }],
+    rules: [
+      { apiGroups: [group], resources: ['*'], verbs: ['create', 'get', 'list', 'patch', 'delete'] },
+      ...(otherTargetGroups.length ? [{ apiGroups: otherTargetGroups, resources: ['*'], verbs: ['list'] }] : []),
+    ],
   } as RawObject]);
+  // As an administrator of a cluster with custom resources does, the reader may list every custom group
+  // the source serves (its own, and any left by an earlier run, such as the demo's FeatureFlags).
+  const customGroups = [...new Set([group, ...(await servedIn(adminSource))])].sort();
   await applyObjects(adminSource, [{
     apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',
     metadata: { name: sourceExtensionRole, labels: { 'kubeferry.io/aggregate-to-source-reader': 'true' } },
-    rules: [{ apiGroups: [group], resources: ['*'], verbs: ['list'] }],
+    rules: [{ apiGroups: customGroups, resources: ['*'], verbs: ['list'] }],
   } as RawObject]);
 
   // Real ServiceAccount tokens, and kubeconfigs that hold nothing else.

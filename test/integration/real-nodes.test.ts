@@ -144,6 +144,24 @@ describe('real nodes', () => {
     assert.match(((await res.json()) as { error: string }).error, /no ready endpoints/);
   });
 
+  it('reaches a pod through its hostPort on the node (CNI portmap)', async () => {
+    const name = 'host-port';
+    const pod = testAppPod(name);
+    pod.spec!.containers[0]!.ports = [{ name: 'http', containerPort: 8080, hostPort: 18480 }];
+    await core.target.createNamespacedPod({ namespace, body: pod });
+    await waitReady('target', name);
+    const node = await core.target.readNode({ name: realNode.target });
+    const nodeIP = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+    for (const host of [nodeIP, '127.0.0.1']) {
+      const body = await until(`the pod through ${host}:18480`, 15_000, async () => {
+        const res = await fetch(`http://${host}:18480/through-host-port`, { signal: AbortSignal.timeout(3000) });
+        return res.ok ? ((await res.json()) as Record<string, string>) : undefined;
+      });
+      assert.deepEqual([body.pod, body.path], [name, '/through-host-port']);
+    }
+    await deletePodAndWait('target', name);
+  });
+
   it('binds a local-path volume, and what a pod wrote there is read back by the next pod', async () => {
     const claim = 'data';
     await core.source.createNamespacedPersistentVolumeClaim({
