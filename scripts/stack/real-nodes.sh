@@ -48,13 +48,16 @@ real_node_image() { # <ref> <root folder> [image-tool flags...] -> prints the ta
   local ref="$1" root="$2"; shift 2
   local dir="$CACHE_DIR/images" hash tar
   mkdir -p "$dir"
-  hash=$( { echo "$ref $*"; (cd "$root" && find . -printf '%p %s %l\n' | sort); } | sha256sum | cut -c1-16)
-  tar="$dir/$(echo "$ref" | tr '/:' '__')-$hash.tar"
+  hash=$( { echo "$ref $*"; cd "$root" && find . -type f -print0 | sort -z | xargs -0 sha256sum && find . ! -type f -printf '%p %y %l\n' | sort; } |
+    sha256sum | cut -c1-16)
+  local base; base="$dir/$(echo "$ref" | tr '/:' '__')"
+  tar="$base-$hash.tar"
   if [[ ! -f $tar ]]; then
+    rm -f "$base"-*.tar "$base"-*.tar.log   # earlier contents of the same image
     tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$root" -cf "$tar.layer" . &&
       "$IMAGE_TOOL_DIR/bin/image-tool" -layer "$tar.layer" -tag "$ref" -out "$tar.tmp" "$@" >"$tar.log" 2>&1 &&
       mv "$tar.tmp" "$tar" || { cat "$tar.log" >&2; rm -f "$tar.layer" "$tar.tmp"; die "image $ref could not be built"; }
-    rm -f "$tar.layer"
+    rm -f "$tar.layer" "$tar.log"
   fi
   echo "$tar"
 }
