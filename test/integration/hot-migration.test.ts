@@ -25,7 +25,7 @@ import type { MigrationProgress } from '../../src/workflows/messages.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
 import { createWorker } from '../../src/worker.js';
 import { quietRuntime } from '../support/runtime.js';
-import { stackEnv } from '../support/stack.js';
+import { kubeconfigFrom, stackEnv } from '../support/stack.js';
 
 const env = stackEnv();
 const run = `it-${randomBytes(3).toString('hex')}`;
@@ -40,18 +40,12 @@ let client: Client;
 let app: SampleApp;
 let router: HaproxyRouter;
 
-function kubeconfig(file: string): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(file);
-  return kc;
-}
-
 before(async () => {
   quietRuntime();
   config = loadWorkerConfig(env.KUBEFERRY_CONFIG);
   config.temporal.taskQueue = `kubeferry-${run}`;
-  source = kubeconfig(env.SOURCE_KUBECONFIG!);
-  target = kubeconfig(env.TARGET_KUBECONFIG!);
+  source = kubeconfigFrom(env.SOURCE_KUBECONFIG!);
+  target = kubeconfigFrom(env.TARGET_KUBECONFIG!);
   router = new HaproxyRouter({ socket: env.HAPROXY_ADMIN_SOCKET }, webRoute);
   await router.setWeight(0);
   worker = await createWorker(config, await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS }));
@@ -182,7 +176,7 @@ describe('hot migration on the local stack', () => {
     assert.ok(expected.length >= 12, `the sample app is too small: ${expected.length}`);
     // The plan read from the objects: Namespaces; ServiceAccounts; ConfigMaps and Secrets; Deployments; Services.
     assert.deepEqual(result.progress.waves, { done: 5, total: 5 });
-    const cm = await target.makeApiClient(k8s.CoreV1Api).readNamespacedConfigMap({ namespace: app.webNamespace, name: 'web-config' });
+    const cm = await core.readNamespacedConfigMap({ namespace: app.webNamespace, name: 'web-config' });
     assert.equal(cm.metadata?.labels?.[MIGRATION_ID_LABEL], migrationId);
     // Deployments are Available in the target; the deleted pod was replaced by a new one, on the real node.
     await waitAvailable(target, app.workloads, 30_000);

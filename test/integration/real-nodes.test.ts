@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { stackEnv } from '../support/stack.js';
+import { kubeconfigFrom, stackEnv, waitFor } from '../support/stack.js';
 
 const env = stackEnv();
 const run = `rn-${randomBytes(3).toString('hex')}`;
@@ -17,30 +17,9 @@ const edge = { source: env.SOURCE_EDGE_URL!, target: env.TARGET_EDGE_URL! };
 const realNode = { source: env.SOURCE_REAL_NODE!, target: env.TARGET_REAL_NODE! };
 const [labelKey, labelValue] = env.REAL_NODE_LABEL!.split('=') as [string, string];
 
-function kubeconfig(file: string): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(file);
-  return kc;
-}
-const kcs = { source: kubeconfig(clusters.source), target: kubeconfig(clusters.target) };
+const kcs = { source: kubeconfigFrom(clusters.source), target: kubeconfigFrom(clusters.target) };
 const core = { source: kcs.source.makeApiClient(k8s.CoreV1Api), target: kcs.target.makeApiClient(k8s.CoreV1Api) };
 type Cluster = keyof typeof core;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s${last ? ` (last error: ${String(last)})` : ''}`);
-    await sleep(200);
-  }
-}
 
 /** A pod of the stack's test app pinned to the real node, as the sample app's web is. */
 function testAppPod(name: string, { env: extraEnv = [], volumes = [], volumeMounts = [], image = env.TEST_APP_IMAGE! }: {
@@ -70,10 +49,10 @@ const readyCondition = (pod: k8s.V1Pod) => pod.status?.conditions?.find((c) => c
 const isReady = (pod: k8s.V1Pod) => readyCondition(pod)?.status === 'True';
 const readPod = (cluster: Cluster, name: string) => core[cluster].readNamespacedPod({ namespace, name });
 const waitReady = (cluster: Cluster, name: string, timeoutMs = 60_000) =>
-  until(`pod ${name} Ready in ${cluster}`, timeoutMs, async () => { const p = await readPod(cluster, name); return isReady(p) ? p : undefined; });
+  waitFor(`pod ${name} Ready in ${cluster}`, async () => { const p = await readPod(cluster, name); return isReady(p) ? p : undefined; }, timeoutMs);
 async function deletePodAndWait(cluster: Cluster, name: string): Promise<void> {
   await core[cluster].deleteNamespacedPod({ namespace, name }).catch(() => undefined);
-  await until(`pod ${name} gone from ${cluster}`, 60_000, async () => (await readPod(cluster, name).then(() => undefined, () => true)));
+  await waitFor(`pod ${name} gone from ${cluster}`, async () => (await readPod(cluster, name).then(() => undefined, () => true)), 60_000);
 }
 
 before(async () => {
@@ -96,10 +75,10 @@ describe('real nodes', () => {
     const name = 'slow-start';
     await core.source.createNamespacedPod({ namespace, body: testAppPod(name, { env: [{ name: 'START_DELAY_MS', value: '4000' }] }) });
     // Seen running but not ready: the probe is what holds it back, not the container's start.
-    const runningUnready = await until('the container running while the pod is unready', 60_000, async () => {
+    const runningUnready = await waitFor('the container running while the pod is unready', async () => {
       const p = await readPod('source', name);
       return p.status?.containerStatuses?.[0]?.state?.running && !isReady(p) ? p : undefined;
-    });
+    }, 60_000);
     assert.equal(runningUnready.spec?.nodeName, realNode.source);
     const ready = await waitReady('source', name);
     const startedAt = new Date(ready.status!.containerStatuses![0]!.state!.running!.startedAt!).getTime();
@@ -111,7 +90,7 @@ describe('real nodes', () => {
     assert.deepEqual([answer.cluster, answer.node, answer.pod], ['source', realNode.source, name]);
     // Told to fail its readiness endpoint, the kubelet's probe turns the pod unready.
     await fetch(`http://${ip}:8080/control/ready`, { method: 'POST', body: JSON.stringify({ ready: false }) });
-    await until('the pod unready after its probe fails', 20_000, async () => (isReady(await readPod('source', name)) ? undefined : true));
+    await waitFor('the pod unready after its probe fails', async () => (isReady(await readPod('source', name)) ? undefined : true), 20_000);
     await deletePodAndWait('source', name);
   });
 
@@ -123,10 +102,10 @@ describe('real nodes', () => {
     await core.target.createNamespacedService({ namespace, body: svc });
     await core.target.createNamespacedPod({ namespace, body: testAppPod(name) });
     const url = `${edge.target}/${namespace}/${name}/hello`;
-    const body = await until('the entry point serving the pod', 60_000, async () => {
+    const body = await waitFor('the entry point serving the pod', async () => {
       const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
       return res.ok ? ((await res.json()) as Record<string, string>) : undefined;
-    });
+    }, 60_000);
     // The pod answered, with the path past the Service's prefix, and named the target cluster.
     assert.deepEqual([body.cluster, body.pod, body.path], ['target', name, '/hello']);
     // Its network ends at its own range (kubectl exec goes through the API server to the kubelet): no
@@ -137,10 +116,10 @@ describe('real nodes', () => {
     const outside = await exec('node', '-e', connect).then(() => 'connected', (err: { stderr?: string }) => err.stderr ?? '');
     assert.match(outside, /ENETUNREACH/);
     await deletePodAndWait('target', name);
-    const res = await until('503 once no endpoint is ready', 30_000, async () => {
+    const res = await waitFor('503 once no endpoint is ready', async () => {
       const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
       return r.status === 503 ? r : undefined;
-    });
+    }, 30_000);
     assert.match(((await res.json()) as { error: string }).error, /no ready endpoints/);
   });
 
@@ -153,10 +132,10 @@ describe('real nodes', () => {
     const node = await core.target.readNode({ name: realNode.target });
     const nodeIP = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
     for (const host of [nodeIP, '127.0.0.1']) {
-      const body = await until(`the pod through ${host}:18480`, 15_000, async () => {
+      const body = await waitFor(`the pod through ${host}:18480`, async () => {
         const res = await fetch(`http://${host}:18480/through-host-port`, { signal: AbortSignal.timeout(3000) });
         return res.ok ? ((await res.json()) as Record<string, string>) : undefined;
-      });
+      }, 15_000);
       assert.deepEqual([body.pod, body.path], [name, '/through-host-port']);
     }
     await deletePodAndWait('target', name);
@@ -199,10 +178,10 @@ describe('real nodes', () => {
     const name = 'remote-image';
     const started = Date.now();
     await core.target.createNamespacedPod({ namespace, body: testAppPod(name, { image: 'docker.io/library/nginx:1.29' }) });
-    const waiting = await until('the pull refused', 30_000, async () => {
+    const waiting = await waitFor('the pull refused', async () => {
       const reason = (await readPod('target', name)).status?.containerStatuses?.[0]?.state?.waiting?.reason;
       return reason === 'ErrImagePull' || reason === 'ImagePullBackOff' ? reason : undefined;
-    });
+    }, 30_000);
     console.log(`pull refused (${waiting}) ${((Date.now() - started) / 1000).toFixed(1)} s after the pod was created`);
     const events = await core.target.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
     assert.ok(events.items.some((e) => /127\.0\.0\.1:9|connection refused/.test(e.message ?? '')), `no refused pull among: ${events.items.map((e) => e.message).join(' | ')}`);
