@@ -16,14 +16,9 @@ for name in source target; do real_node_down "$name"; done
 
 for pidfile in "$STATE_DIR"/pids/*.pid; do
   [[ -f "$pidfile" ]] || continue
-  name=$(basename "$pidfile" .pid) pid=$(cat "$pidfile")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -0 "$pid" 2>/dev/null && { kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; }
-    log "$name: stopped (pid $pid)"
-  fi
-  rm -f "$pidfile"
+  name=$(basename "$pidfile" .pid)
+  pid=$(stop_pidfile "$pidfile")
+  [[ -z $pid ]] || log "$name: stopped (pid $pid)"
 done
 
 export KWOK_WORKDIR="$STATE_DIR/kwok" PATH="$K8S_DIR/bin:$KWOK_DIR/bin:$PATH"

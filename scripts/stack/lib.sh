@@ -54,3 +54,22 @@ wait_for() {
 }
 
 pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# Stops the process a pidfile names (its process group too, when it leads one: every start is setsid),
+# with TERM and, after <seconds>, KILL; then removes the pidfile. Prints the pid when it was running.
+stop_pidfile() { # <pidfile> [seconds, default 5]
+  [[ -f $1 ]] || return 0
+  local pid; pid=$(cat "$1")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    local i
+    for ((i = 0; i < ${2:-5} * 4; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -0 "$pid" 2>/dev/null && { kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; }
+    echo "$pid"
+  fi
+  rm -f "$1"
+}
+
+# A local cluster's kwokctl folder (pki/, kubeconfig.yaml), under the stack's state.
+cluster_dir() { echo "$STATE_DIR/kwok/clusters/kf-$1"; }
+kubeconfig_of() { echo "$(cluster_dir "$1")/kubeconfig.yaml"; }

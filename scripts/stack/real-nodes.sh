@@ -28,7 +28,8 @@ real_node_ip() { local cidr; cidr=$(real_node_cidr "$1"); echo "${cidr%.0/*}.1";
 real_node_kubelet_port() { [[ $1 == source ]] && echo 10250 || echo 10260; }
 real_node_healthz_port() { [[ $1 == source ]] && echo 10248 || echo 10258; }
 real_node_cgroup() { echo "/kubeferry-$1"; }
-real_node_kubeconfig() { echo "$STATE_DIR/kwok/clusters/kf-$1/kubeconfig.yaml"; }
+# containerd names each shim's socket after its own: the pattern finds one node's shims (pgrep/pkill -f).
+real_node_shims() { echo "containerd-shim-runc-v2 .*-address $(real_node_sock "$1")( |$)"; }
 real_ctr() { local c="$1"; shift; "$CONTAINERD_DIR/bin/ctr" --address "$(real_node_sock "$c")" --namespace k8s.io "$@"; }
 real_crictl() {
   local c="$1"; shift
@@ -70,13 +71,20 @@ busybox_root() { # <folder>: /bin/busybox with its applets linked, as the image'
   echo 'root:x:0:0:root:/root:/bin/sh' >"$1/etc/passwd"; echo 'nobody:x:65534:65534:nobody:/:/bin/false' >>"$1/etc/passwd"
   echo 'root:x:0:' >"$1/etc/group"; echo 'nogroup:x:65534:' >>"$1/etc/group"
 }
-real_node_build_images() { # prints "<ref> <tarball>" lines
+real_node_image_line() { # <ref> <root folder> [image-tool flags...]: prints "<ref> <tarball>"
+  local tar; tar=$(real_node_image "$@") || return 1
+  echo "$1 $tar"
+}
+# Prints "<ref> <tarball>" lines. Its own subshell with `set -e` (a command substitution does not inherit
+# it): any step that fails makes it fail, instead of an image built without its files.
+real_node_build_images() (
+  set -euo pipefail
   local work="$STATE_DIR/nodes/image-roots"
   rm -rf "$work"; mkdir -p "$work"/{pause,busybox,test-app}
   cp "$PAUSE_DIR/bin/pause" "$work/pause/pause"
-  echo "$PAUSE_IMAGE $(real_node_image "$PAUSE_IMAGE" "$work/pause" -entrypoint '["/pause"]')"
+  real_node_image_line "$PAUSE_IMAGE" "$work/pause" -entrypoint '["/pause"]'
   busybox_root "$work/busybox"
-  echo "$BUSYBOX_IMAGE $(real_node_image "$BUSYBOX_IMAGE" "$work/busybox" -env PATH=/bin -cmd '["sh"]')"
+  real_node_image_line "$BUSYBOX_IMAGE" "$work/busybox" -env PATH=/bin -cmd '["sh"]'
   # The test app: this machine's Node binary with the shared libraries it links, busybox for a shell,
   # and src/dev/test-app/server.ts, run by node's type stripping.
   local app="$work/test-app" node lib
@@ -87,16 +95,16 @@ real_node_build_images() { # prints "<ref> <tarball>" lines
   for lib in $(ldd "$node" | grep -oE '/[^ ]+\.so[^ ]*'); do mkdir -p "$app$(dirname "$lib")"; cp -L "$lib" "$app$lib"; done
   cp "$REPO_DIR/src/dev/test-app/server.ts" "$app/app/server.ts"
   chmod 777 "$app/data"
-  echo "$TEST_APP_IMAGE $(real_node_image "$TEST_APP_IMAGE" "$app" -entrypoint '["/usr/local/bin/node","/app/server.ts"]' \
-    -env PATH=/usr/local/bin:/bin -env NODE_ENV=production -workdir /app -user 65534:65534)"
+  real_node_image_line "$TEST_APP_IMAGE" "$app" -entrypoint '["/usr/local/bin/node","/app/server.ts"]' \
+    -env PATH=/usr/local/bin:/bin -env NODE_ENV=production -workdir /app -user 65534:65534
   rm -rf "$work"
-}
+)
 
 # --- configuration files ----------------------------------------------------------------------
 real_node_write_config() { # <cluster>
   local c="$1" dir name pki cluster_pki
-  dir=$(real_node_dir "$c") name=$(real_node_name "$c") pki="$(real_node_dir "$c")/pki"
-  cluster_pki="$STATE_DIR/kwok/clusters/kf-$c/pki"
+  dir=$(real_node_dir "$c") name=$(real_node_name "$c")
+  pki="$dir/pki" cluster_pki="$(cluster_dir "$c")/pki"
   mkdir -p "$dir"/{containerd/conf.d,containerd/root,containerd/state,containerd/opt,containerd/certs.d/_default,cni/net.d,cni/ipam,kubelet,pod-logs,local-path,pki}
   # Every registry resolves to a closed loopback port: a pull that would leave the machine fails at once.
   cat >"$dir/containerd/certs.d/_default/hosts.toml" <<'EOF'
@@ -178,7 +186,7 @@ EOF
     chmod 600 "$pki/kubelet.key"
   fi
   local server
-  server=$(grep -m1 'server:' "$(real_node_kubeconfig "$c")" | awk '{print $2}')
+  server=$(grep -m1 'server:' "$(kubeconfig_of "$c")" | awk '{print $2}')
   cat >"$dir/kubelet/kubeconfig.yaml" <<EOF
 apiVersion: v1
 kind: Config
@@ -268,7 +276,7 @@ EOF
 # --- start and stop -----------------------------------------------------------------------------
 real_node_up() { # <cluster>
   local c="$1" dir name kc pids logs
-  dir=$(real_node_dir "$c") name=$(real_node_name "$c") kc=$(real_node_kubeconfig "$c")
+  dir=$(real_node_dir "$c") name=$(real_node_name "$c") kc=$(kubeconfig_of "$c")
   pids="$dir/pids" logs="$STATE_DIR/logs"
   if pid_alive "$pids/kubelet.pid" && "$K8S_DIR/bin/kubectl" --kubeconfig "$kc" get node "$name" >/dev/null 2>&1; then
     log "real node $name: already running"; return
@@ -286,11 +294,13 @@ real_node_up() { # <cluster>
   echo $! >"$pids/containerd.pid"
   PATH="$CONTAINERD_DIR/bin:$PATH" wait_for "containerd of $name" 30 real_ctr "$c" version ||
     { tail -20 "$logs/containerd-$c.log" >&2; die "containerd for $name did not start; see $logs/containerd-$c.log"; }
+  # The images are assembled once for both nodes, in this shell (so a failed build stops the start).
+  [[ -n ${REAL_NODE_IMAGES:-} ]] || REAL_NODE_IMAGES=$(real_node_build_images)
   local ref tar
   while read -r ref tar; do
     real_ctr "$c" images import --snapshotter overlayfs "$tar" >>"$logs/containerd-$c.log" 2>&1 ||
       die "importing $ref into $name's containerd failed; see $logs/containerd-$c.log"
-  done < <(real_node_build_images)
+  done <<<"$REAL_NODE_IMAGES"
   log "real node $name: images imported ($PAUSE_IMAGE, $BUSYBOX_IMAGE, $TEST_APP_IMAGE)"
 
   # The bridge exists before the first pod, with the gateway address: the node's IP is on it.
@@ -320,25 +330,16 @@ real_node_up() { # <cluster>
 # mounts under its folder, its bridge and cgroups. Its state goes too: its cluster is deleted on every stop.
 real_node_down() { # <cluster>
   local c="$1" dir pids name
-  dir=$(real_node_dir "$c") pids="$(real_node_dir "$c")/pids" name=$(real_node_name "$c")
+  dir=$(real_node_dir "$c") name=$(real_node_name "$c")
+  pids="$dir/pids"
   [[ -d $dir ]] || return 0
-  stop_pid() { # <pidfile>
-    [[ -f $1 ]] || return 0
-    local pid; pid=$(cat "$1")
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$1"
-  }
-  stop_pid "$pids/local-path.pid"
-  stop_pid "$pids/kubelet.pid"
+  stop_pidfile "$pids/local-path.pid" 10 >/dev/null
+  stop_pidfile "$pids/kubelet.pid" 10 >/dev/null
   # With containerd still up, remove every pod sandbox: that stops its containers and tears down its network.
   if pid_alive "$pids/containerd.pid"; then real_crictl "$c" rmp --all --force >/dev/null 2>&1 || true; fi
-  stop_pid "$pids/containerd.pid"
-  # Shims left by a containerd that died (they are named after its socket), then their runc containers.
-  pkill -KILL -f "containerd-shim-runc-v2 .*-address $(real_node_sock "$c")( |$)" 2>/dev/null || true
+  stop_pidfile "$pids/containerd.pid" 10 >/dev/null
+  # Shims left by a containerd that died, and their runc containers with them.
+  pkill -KILL -f "$(real_node_shims "$c")" 2>/dev/null || true
   local mp
   for _ in 1 2 3; do
     mp=$(awk -v d="$dir/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
@@ -372,7 +373,7 @@ real_node_status() { # <cluster>
   done
   pid_alive "$pids/containerd.pid" || return 0
   local shims=0 pid
-  for pid in $(pgrep -f "containerd-shim-runc-v2 .*-address $(real_node_sock "$c")( |$)"); do
+  for pid in $(pgrep -f "$(real_node_shims "$c")"); do
     shims=$((shims + $(ps -o rss= -p "$pid" | tr -d ' ') ))
   done
   printf '    %-26s      %5d MB\n' "shims (all pods)" $((shims / 1024))

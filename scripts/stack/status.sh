@@ -3,13 +3,12 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 check() { if "${@:2}" >/dev/null 2>&1; then printf '  %-28s up\n' "$1"; else printf '  %-28s DOWN\n' "$1"; fi; }
-kc() { echo "$STATE_DIR/kwok/clusters/kf-$1/kubeconfig.yaml"; }
 echo "kubeferry local stack ($STATE_DIR)"
 check "temporal :$TEMPORAL_PORT" "$TEMPORAL_DIR/bin/temporal" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT"
 check "temporal web ui :$TEMPORAL_UI_PORT" curl -sf "http://127.0.0.1:$TEMPORAL_UI_PORT/"
 check "versitygw :$S3_PORT" curl -sf "http://127.0.0.1:$S3_PORT/health"
-check "cluster source :$SOURCE_APISERVER_PORT" "$K8S_DIR/bin/kubectl" --kubeconfig "$(kc source)" get --raw /readyz
-check "cluster target :$TARGET_APISERVER_PORT" "$K8S_DIR/bin/kubectl" --kubeconfig "$(kc target)" get --raw /readyz
+check "cluster source :$SOURCE_APISERVER_PORT" "$K8S_DIR/bin/kubectl" --kubeconfig "$(kubeconfig_of source)" get --raw /readyz
+check "cluster target :$TARGET_APISERVER_PORT" "$K8S_DIR/bin/kubectl" --kubeconfig "$(kubeconfig_of target)" get --raw /readyz
 check "edge source :$SOURCE_APP_PORT" curl -sf "http://127.0.0.1:$SOURCE_APP_PORT/healthz"
 check "edge target :$TARGET_APP_PORT" curl -sf "http://127.0.0.1:$TARGET_APP_PORT/healthz"
 check "haproxy :$HAPROXY_FRONTEND_PORT" test -S "$STATE_DIR/haproxy/admin.sock"

@@ -66,7 +66,7 @@ fi
 export KWOK_WORKDIR="$STATE_DIR/kwok"
 export PATH="$K8S_DIR/bin:$KWOK_DIR/bin:$PATH"   # kwokctl calls kubectl
 kwokctl_config() { # <cluster name>: its kwokctl configuration (the kubelet client certificate is its own)
-  local pki="$KWOK_WORKDIR/clusters/kf-$1/pki"
+  local pki; pki="$(cluster_dir "$1")/pki"
   cat >"$STATE_DIR/kwok/kwokctl-$1.yaml" <<EOF
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
@@ -77,6 +77,14 @@ options:
 # server that stops answering (the fault tests freeze it for 30 s) instead of exiting when their lease
 # cannot be renewed, which on a real node the kubelet would restart and here nothing does.
 componentsPatches:
+- name: kube-controller-manager
+  extraArgs:
+  - key: leader-elect
+    value: "false"
+- name: kube-scheduler
+  extraArgs:
+  - key: leader-elect
+    value: "false"
 # The API server reaches a real node's kubelet (logs, exec) at its InternalIP (its host name resolves
 # nowhere), with the cluster's admin certificate, which the kubelet's webhook authorizer allows.
 - name: kube-apiserver
@@ -87,14 +95,6 @@ componentsPatches:
     value: $pki/admin.crt
   - key: kubelet-client-key
     value: $pki/admin.key
-- name: kube-controller-manager
-  extraArgs:
-  - key: leader-elect
-    value: "false"
-- name: kube-scheduler
-  extraArgs:
-  - key: leader-elect
-    value: "false"
 # kwok manages only its own (annotated) nodes: the real node beside them is its kubelet's.
 - name: kwok-controller
   extraArgs:
@@ -105,7 +105,6 @@ componentsPatches:
 EOF
 }
 clusters_created=false
-kubeconfig_of() { echo "$KWOK_WORKDIR/clusters/kf-$1/kubeconfig.yaml"; }
 cluster_up() { # <name> <apiserver port>
   local name="$1" port="$2" kc
   kc=$(kubeconfig_of "$name")
