@@ -92,10 +92,11 @@ async function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> 
 /** Sends one request to a pod; resolves false when the connection failed before any answer. */
 function forward(e: Endpoint, req: http.IncomingMessage, path: string, body: Buffer, res: http.ServerResponse): Promise<boolean> {
   return new Promise((resolve) => {
-    const headers = { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '', connection: 'close' };
-    delete headers['content-length'];
+    // The body was read whole: it goes on with its length, never chunked.
+    const headers = { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '', connection: 'close', 'content-length': String(body.length) };
+    delete headers['transfer-encoding'];
     const upstream = http.request(
-      { host: e.address, port: e.port, method: req.method, path, headers: { ...headers, 'content-length': String(body.length) }, timeout: 10_000 },
+      { host: e.address, port: e.port, method: req.method, path, headers, timeout: 10_000 },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, { ...answer.headers, 'x-served-by': cluster, 'x-endpoint': e.address });
         answer.pipe(res);

@@ -31,7 +31,8 @@ export function startLoad(url: string, { concurrency = 4, maxSeconds = 600 } = {
         if (res.ok) {
           report.ok += 1;
           report.byCluster[cluster] = (report.byCluster[cluster] ?? 0) + 1;
-          if (body.pod) report.byPod[`${body.cluster}/${body.pod}`] = (report.byPod[`${body.cluster}/${body.pod}`] ?? 0) + 1;
+          const pod = body.pod && `${body.cluster}/${body.pod}`;
+          if (pod) report.byPod[pod] = (report.byPod[pod] ?? 0) + 1;
           report.timeline.push([Date.now() - started, cluster, body.pod ? (body.cluster ?? '') : '']);
         } else {
           report.failed += 1;

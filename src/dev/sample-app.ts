@@ -54,10 +54,12 @@ const workload = (kind: 'Deployment' | 'StatefulSet', ns: string, app: string, s
  * clusters, so the pin is copied as it is) and runs the stack's test app there, with real probes.
  */
 const onRealNode = (app: string) => ({
-  nodeSelector: { 'kubeferry.io/node': 'real' },
-  tolerations: [{ key: 'kubeferry.io/real-node', operator: 'Exists', effect: 'NoSchedule' }],
-  // Long enough for the app's drain (3 s) while the endpoint leaves every load balancer.
-  terminationGracePeriodSeconds: 10,
+  pod: {
+    nodeSelector: { 'kubeferry.io/node': 'real' },
+    tolerations: [{ key: 'kubeferry.io/real-node', operator: 'Exists', effect: 'NoSchedule' }],
+    // Long enough for the app's drain (3 s) while the endpoint leaves every load balancer.
+    terminationGracePeriodSeconds: 10,
+  },
   container: {
     name: app, image: TEST_APP_IMAGE, imagePullPolicy: 'Never', ports: [{ name: 'http', containerPort: 8080 }],
     env: [
@@ -70,33 +72,33 @@ const onRealNode = (app: string) => ({
   },
 });
 
-const service = (ns: string, app: string, replicas: number, { team = 'shop', resources, realNode = false }: { team?: string; resources?: object; realNode?: boolean } = {}): Manifest[] => [
-  { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { team } } },
-  { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: app, namespace: ns } },
-  { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${app}-config`, namespace: ns }, data: { 'app.properties': `name=${app}\nlog.level=info\n` } },
-  { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${app}-credentials`, namespace: ns }, type: 'Opaque', stringData: { password: `s3cr3t-${app}-${ns}` } },
-  workload('Deployment', ns, app, { replicas }, realNode
-    ? (({ container, ...pod }) => ({
+/** A pod for the kwok nodes: they run nothing, so its image is a name only. */
+const onKwok = (app: string) => ({
+  pod: {},
+  container: { name: app, image: `registry.example/shop/${app}:1.4.2`, ports: [{ containerPort: 8080 }], env: [] as object[] },
+});
+
+const service = (ns: string, app: string, replicas: number, { team = 'shop', resources, realNode = false }: { team?: string; resources?: object; realNode?: boolean } = {}): Manifest[] => {
+  const { pod, container } = realNode ? onRealNode(app) : onKwok(app);
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { team } } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: app, namespace: ns } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${app}-config`, namespace: ns }, data: { 'app.properties': `name=${app}\nlog.level=info\n` } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${app}-credentials`, namespace: ns }, type: 'Opaque', stringData: { password: `s3cr3t-${app}-${ns}` } },
+    workload('Deployment', ns, app, { replicas }, {
       ...pod,
       containers: [{
         ...container, envFrom: [{ configMapRef: { name: `${app}-config` } }],
         env: [...container.env, { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: `${app}-credentials`, key: 'password' } } }],
         ...(resources ? { resources } : {}),
       }],
-    }))(onRealNode(app))
-    : {
-      containers: [{
-        name: app, image: 'registry.example/shop/' + app + ':1.4.2', ports: [{ containerPort: 8080 }],
-        envFrom: [{ configMapRef: { name: `${app}-config` } }],
-        env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: `${app}-credentials`, key: 'password' } } }],
-        ...(resources ? { resources } : {}),
-      }],
     }),
-  {
-    apiVersion: 'v1', kind: 'Service', metadata: { name: app, namespace: ns },
-    spec: { selector: { app }, ports: [{ port: 80, targetPort: 8080 }] },
-  },
-];
+    {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: app, namespace: ns },
+      spec: { selector: { app }, ports: [{ port: 80, targetPort: 8080 }] },
+    },
+  ];
+};
 
 const featureFlagCrd: Manifest = {
   apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: FEATURE_FLAG_CRD },
