@@ -2,10 +2,14 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// The SDK's lib/ paths are its internals: they move between releases without notice.
+const sdkInternals = { group: ['@temporalio/*/lib/*'], message: "Import from the package itself (e.g. '@temporalio/common'); lib/ paths are SDK internals." };
+
 // Workflow code is replayed: it may not touch the network, the file system, the clock or randomness
 // outside what @temporalio/workflow makes deterministic. Activities are imported as types only.
 const forbiddenInWorkflows = {
   patterns: [
+    sdkInternals,
     { group: ['node:*'], message: 'Workflow code must not use Node built-ins; do I/O in an activity.' },
     { group: ['@kubernetes/*', '@aws-sdk/*', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
       message: 'Workflow code must not import I/O clients; call an activity instead.' },
@@ -28,6 +32,7 @@ export default tseslint.config(
       AbortController: 'readonly', AbortSignal: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly' } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-imports': ['error', { patterns: [sdkInternals] }],
     },
   },
   {

@@ -28,12 +28,12 @@
 // (change workflow logic behind patched() instead, so that running migrations still replay).
 import { goalReached } from '../src/domain/readiness-goal.js';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type {
@@ -43,7 +43,7 @@ import type { MigrationRequestInput } from '../src/domain/request.js';
 import { workflowsPath as currentWorkflows } from '../src/worker.js';
 import { approveUpdate, promoteUpdate, rollbackUpdate, type MigrationProgress } from '../src/workflows/messages.js';
 import { quietRuntime, registerSearchAttributes } from '../test/support/runtime.js';
-import { repoRoot, timeSkippingServerPath } from '../test/support/stack.js';
+import { repoRoot, temporalCliPath, timeSkippingServerPath } from '../test/support/stack.js';
 
 const IDENTITY = 'kubeferry-histories';
 const storage: StorageRef = { bucket: 'kubeferry', prefix: 'kubeferry' };
@@ -431,13 +431,17 @@ async function record(scenario: Scenario, bundle: WorkflowBundleWithSourceMap, o
       }
       return handle;
     });
-    const history = await handle.fetchHistory();
+    // The Temporal CLI writes the history in the JSON form the Web UI downloads and the replayer reads
+    // (the SDK's own converter is not part of its public API).
+    const shown = execFileSync(temporalCliPath(), [
+      'workflow', 'show', '--address', env.address, '--namespace', 'default', '--workflow-id', handle.workflowId, '--output', 'json',
+    ], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const { events } = JSON.parse(shown) as { events: { markerRecordedEventAttributes?: { markerName?: string } }[] };
     // One event per line: small, and a re-recording diffs event by event.
-    const { events } = JSON.parse(historyToJSON(history)) as { events: unknown[] };
     const json = `{"events": [\n${events.map((e) => JSON.stringify(e)).join(',\n')}\n]}\n`;
     fs.writeFileSync(outFile, json);
-    const patches = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').length;
-    console.log(`${path.relative(repoRoot, outFile)}: ${history.events?.length ?? 0} events, ${json.length} bytes${patches ? `, ${patches} patch marker(s)` : ''}`);
+    const patches = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').length;
+    console.log(`${path.relative(repoRoot, outFile)}: ${events.length} events, ${json.length} bytes${patches ? `, ${patches} patch marker(s)` : ''}`);
   } finally {
     await env.teardown();
   }

@@ -25,17 +25,24 @@ export function stackEnv(): Record<string, string> {
   return readEnvFile(file);
 }
 
-/** The time-skipping test server binary installed by scripts/stack/install.sh. */
-export function timeSkippingServerPath(): string {
-  const fromEnv = process.env.TEMPORAL_TEST_SERVER;
-  if (fromEnv) return fromEnv;
+/** A binary scripts/stack/install.sh put in the cache folder named after its pinned version. */
+function cachedBinary(folder: (versions: Record<string, string>) => string, name: string, component: string): string {
   const versions = readEnvFile(path.join(repoRoot, 'scripts/stack/versions.env'));
   const cache = process.env.KUBEFERRY_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'kubeferry');
-  const exe = path.join(cache, `temporal-test-server-${versions.TEMPORAL_TEST_SERVER_PY_VERSION}`, 'bin', 'temporal-test-server');
-  if (!fs.existsSync(exe)) {
-    throw new Error(`the Temporal time-skipping test server is not installed (${exe}): run 'bash scripts/stack/install.sh temporal'`);
-  }
+  const exe = path.join(cache, folder(versions), 'bin', name);
+  if (!fs.existsSync(exe)) throw new Error(`${name} is not installed (${exe}): run 'bash scripts/stack/install.sh ${component}'`);
   return exe;
+}
+
+/** The time-skipping test server binary installed by scripts/stack/install.sh. */
+export function timeSkippingServerPath(): string {
+  return process.env.TEMPORAL_TEST_SERVER
+    ?? cachedBinary((v) => `temporal-test-server-${v.TEMPORAL_TEST_SERVER_PY_VERSION}`, 'temporal-test-server', 'temporal');
+}
+
+/** The Temporal CLI installed by scripts/stack/install.sh (it writes histories in the JSON form the replayer reads). */
+export function temporalCliPath(): string {
+  return cachedBinary((v) => `temporal-cli-${v.TEMPORAL_CLI_PY_VERSION}`, 'temporal', 'temporal');
 }
 
 /** A kubeconfig loaded from a file the stack wrote. */

@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils.js';
 import { Worker, bundleWorkflowCode, type ReplayResult, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { workflowsPath } from '../../src/worker.js';
@@ -20,8 +19,10 @@ const files = fs.existsSync(historiesDir) ? fs.readdirSync(historiesDir).filter(
 
 /** A history does not carry its workflow id; the file is named after it (up to the first dot), and migrateCluster validates it. */
 const workflowIdOf = (file: string) => file.split('.')[0]!;
-const load = (file: string): History => historyFromJSON(JSON.parse(fs.readFileSync(path.join(historiesDir, file), 'utf8')));
-const patchMarkers = (history: History) =>
+/** A history as `temporal workflow show -o json` writes it; the replayer itself turns it into protobuf. */
+interface HistoryJson { events?: { markerRecordedEventAttributes?: { markerName?: string } }[] }
+const load = (file: string): HistoryJson => JSON.parse(fs.readFileSync(path.join(historiesDir, file), 'utf8'));
+const patchMarkers = (history: HistoryJson) =>
   (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').length;
 
 const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never;
